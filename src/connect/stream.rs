@@ -1,0 +1,157 @@
+//! The stream a [`Connector`](super::Connector) returns.
+
+use std::fmt;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use hyper::rt::{Read, ReadBufCursor, Write};
+use hyper_util::client::legacy::connect::{Connected, Connection};
+use hyper_util::rt::TokioIo;
+use tokio::io::DuplexStream;
+
+use crate::registry::Route;
+
+/// A connection made by a [`Connector`](super::Connector): either in memory, into a
+/// registered service, or the wrapped connector's own stream, passed through.
+///
+/// Either way it watches its route: once the target is registered (for a pass-through
+/// stream) or its registration is dropped (for an in-memory one), reads report
+/// end-of-file and writes fail with a broken pipe, so the client drops the connection
+/// and reconnects instead of reusing it.
+pub struct InterceptStream<T> {
+    io: Io<T>,
+    route: Route,
+}
+
+enum Io<T> {
+    InMemory(TokioIo<DuplexStream>),
+    PassThrough(T),
+}
+
+impl<T> InterceptStream<T> {
+    pub(crate) fn in_memory(io: DuplexStream, route: Route) -> Self {
+        InterceptStream {
+            io: Io::InMemory(TokioIo::new(io)),
+            route,
+        }
+    }
+
+    pub(crate) fn pass_through(io: T, route: Route) -> Self {
+        InterceptStream {
+            io: Io::PassThrough(io),
+            route,
+        }
+    }
+
+    /// Whether this connection goes into a registered service, in memory.
+    pub fn is_intercepted(&self) -> bool {
+        matches!(self.io, Io::InMemory(_))
+    }
+
+    /// The wrapped connector's stream, for a connection that passed through.
+    pub fn get_ref(&self) -> Option<&T> {
+        match &self.io {
+            Io::PassThrough(io) => Some(io),
+            Io::InMemory(_) => None,
+        }
+    }
+
+    fn route_changed() -> io::Error {
+        io::Error::new(
+            io::ErrorKind::BrokenPipe,
+            "http-intercept: the route of this connection changed (an intercept was added or removed)",
+        )
+    }
+}
+
+impl<T: Read + Unpin> Read for InterceptStream<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: ReadBufCursor<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if this.route.poll_stale(cx) {
+            // End of file: the client treats the connection as closed by its peer.
+            return Poll::Ready(Ok(()));
+        }
+        match &mut this.io {
+            Io::InMemory(io) => Pin::new(io).poll_read(cx, buf),
+            Io::PassThrough(io) => Pin::new(io).poll_read(cx, buf),
+        }
+    }
+}
+
+impl<T: Write + Unpin> Write for InterceptStream<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if this.route.is_stale() {
+            return Poll::Ready(Err(Self::route_changed()));
+        }
+        match &mut this.io {
+            Io::InMemory(io) => Pin::new(io).poll_write(cx, buf),
+            Io::PassThrough(io) => Pin::new(io).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if this.route.is_stale() {
+            return Poll::Ready(Err(Self::route_changed()));
+        }
+        match &mut this.io {
+            Io::InMemory(io) => Pin::new(io).poll_write_vectored(cx, bufs),
+            Io::PassThrough(io) => Pin::new(io).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match &self.io {
+            Io::InMemory(io) => io.is_write_vectored(),
+            Io::PassThrough(io) => io.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match &mut self.get_mut().io {
+            Io::InMemory(io) => Pin::new(io).poll_flush(cx),
+            Io::PassThrough(io) => Pin::new(io).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match &mut self.get_mut().io {
+            Io::InMemory(io) => Pin::new(io).poll_shutdown(cx),
+            Io::PassThrough(io) => Pin::new(io).poll_shutdown(cx),
+        }
+    }
+}
+
+impl<T: Connection> Connection for InterceptStream<T> {
+    fn connected(&self) -> Connected {
+        match &self.io {
+            Io::InMemory(_) => Connected::new(),
+            Io::PassThrough(io) => io.connected(),
+        }
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for InterceptStream<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("InterceptStream");
+        match &self.io {
+            Io::InMemory(_) => d.field("io", &"in memory"),
+            Io::PassThrough(io) => d.field("io", io),
+        };
+        d.field("route", &self.route).finish()
+    }
+}

@@ -1,0 +1,145 @@
+//! Put a tower service in place of a real host, for tests.
+//!
+//! The code under test keeps its real HTTP client; connections to an intercepted
+//! `host:port` run over an in-memory stream into the service you registered, and
+//! everything else passes through to the real network. No ports, no servers to start,
+//! no DNS, no certificates: thousands of tests can run in parallel, each with its own
+//! hosts.
+//!
+//! # Quick start
+//!
+//! ```
+//! use http_body_util::{BodyExt, Full};
+//! use hyper_util::client::legacy::Client;
+//! use hyper_util::rt::TokioExecutor;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! // Arrange: any tower service stands in for https://api.example.com.
+//! let service = tower::service_fn(|req: http::Request<hyper::body::Incoming>| async move {
+//!     let reply = format!("{} {}", req.method(), req.uri().path());
+//!     Ok::<_, std::convert::Infallible>(http::Response::new(reply))
+//! });
+//! let api = http_intercept::add("https://api.example.com", service)?;
+//! let client = Client::builder(TokioExecutor::new())
+//!     .build::<_, Full<bytes::Bytes>>(http_intercept::Connector::new());
+//!
+//! // Act: the real client, a real HTTP/1.1 exchange, in memory.
+//! let res = client.get("https://api.example.com/users/7".parse()?).await?;
+//!
+//! // Assert.
+//! assert_eq!(res.status(), 200);
+//! assert_eq!(res.into_body().collect().await?.to_bytes(), "GET /users/7");
+//! assert_eq!(api.hits(), 1);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # The parts
+//!
+//! - [`add`], [`remove`], [`add_unique`] and [`intercept!`] register services in the
+//!   process-wide [`Registry`]; [`Registry::new`] makes isolated ones.
+//! - [`Intercept`] is the guard: dropping it removes the registration and closes the
+//!   in-memory connections opened to it.
+//! - [`Connector`] plugs into hyper-util's legacy `Client` (and what is built on it):
+//!   registered targets in memory, the rest through the connector it wraps, or refused
+//!   per its [`Policy`].
+//! - What a service sees of a request is described in [`transport`'s
+//!   docs](PathPrefix#the-request-a-service-sees).
+//!
+//! # Failures
+//!
+//! A service that panics answers the client with a 500 whose body names the panic; a
+//! service that returns an error answers a 500 whose body names the error. Both carry
+//! the [`ERROR_HEADER`] header. Neither hangs the client.
+//!
+//! # Runtimes
+//!
+//! The in-memory server side of a connection runs on the tokio runtime of the client
+//! that opened it, so paused time (`#[tokio::test(start_paused = true)]`) applies to
+//! the registered services too. As with any hyper client, a `Client` whose connection
+//! tasks live on one runtime should not be used from another runtime after the first
+//! one went idle or away: build one client per test.
+
+#![deny(missing_docs)]
+#![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod connect;
+mod error;
+mod macros;
+mod registry;
+mod service;
+mod target;
+mod transport;
+
+pub use crate::connect::{Connecting, Connector, InterceptStream, Policy};
+pub use crate::error::{BoxError, Error};
+pub use crate::registry::{Intercept, Intercepts, Registry};
+#[doc(hidden)]
+pub use crate::service::{BoxedService, HyperMarker, TowerMarker};
+pub use crate::service::{InterceptService, ERROR_HEADER};
+pub use crate::target::{IntoTarget, Scheme, Target};
+pub use crate::transport::PathPrefix;
+
+/// Registers `service` for `target` in the global registry; see [`Registry::add`].
+///
+/// `target` is `"host:port"`, `"http://host[:port][/prefix]"` or
+/// `"https://host[:port][/prefix]"` (default ports 80 and 443), with IPv4 and bracketed
+/// IPv6 hosts, or anything else that is [`IntoTarget`].
+///
+/// # Errors
+///
+/// Returns an error naming the target if it cannot be parsed or is already registered.
+///
+/// # Examples
+///
+/// ```
+/// let svc = tower::service_fn(|_req| async {
+///     Ok::<_, std::convert::Infallible>(http::Response::new(String::from("ok")))
+/// });
+/// let guard = http_intercept::add("api.add-example.test:443", svc)?;
+/// assert_eq!(guard.url(), "https://api.add-example.test");
+/// # Ok::<(), http_intercept::Error>(())
+/// ```
+pub fn add<T, S, M>(target: T, service: S) -> Result<Intercept, Error>
+where
+    T: IntoTarget,
+    S: InterceptService<M>,
+{
+    Registry::global().add(target, service)
+}
+
+/// Removes the global registration for `target`; see [`Registry::remove`].
+pub fn remove<T: IntoTarget>(target: T) -> bool {
+    Registry::global().remove(target)
+}
+
+/// Registers `service` under a fresh, unresolvable host in the global registry; see
+/// [`Registry::add_unique`].
+pub fn add_unique<S, M>(service: S) -> Intercept
+where
+    S: InterceptService<M>,
+{
+    Registry::global().add_unique(service)
+}
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
+#[allow(dead_code)]
+fn _assert_impls() {
+    fn send_sync<T: Send + Sync>() {}
+    fn clone<T: Clone>() {}
+    send_sync::<Registry>();
+    clone::<Registry>();
+    send_sync::<Intercept>();
+    send_sync::<Intercepts>();
+    send_sync::<Error>();
+    send_sync::<Target>();
+    send_sync::<Connector>();
+    clone::<Connector>();
+    send_sync::<InterceptStream<hyper_util::rt::TokioIo<tokio::net::TcpStream>>>();
+}

@@ -1,0 +1,177 @@
+//! The in-memory transport: a duplex pipe whose far end is served, by hyper's own
+//! server, with the services registered for a host.
+//!
+//! Every path into a registered service ends here: the hyper-util connector serves
+//! the far end of an in-memory pipe, and other transports (a loopback gateway, a TLS
+//! terminator) hand over the stream they accepted. Serving detects HTTP/1.1 or HTTP/2
+//! from the connection preface, and supports HTTP upgrades.
+//!
+//! # The request a service sees
+//!
+//! Services see one view of a request on HTTP/1.1 and HTTP/2 alike:
+//!
+//! - the URI is in absolute form (`https://api.test/users?page=2`), with the scheme the
+//!   client connected with and the authority it asked for;
+//! - a `Host` header carries that authority (HTTP/2 clients send none: it is added);
+//! - under a path-prefix mount the prefix is stripped from the path and available as
+//!   the [`PathPrefix`] request extension;
+//! - header names are lowercase, as hyper gives them.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use http::uri::{Authority, PathAndQuery, Scheme as UriScheme};
+use http::{header, HeaderValue, Request, Response, StatusCode, Uri};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use tokio::io::DuplexStream;
+
+use crate::error::{Error, Kind};
+use crate::registry::{strip_prefix, Host, Route};
+use crate::service::{text_response, ResponseBody};
+use crate::target::Scheme;
+
+/// How much an in-memory pipe buffers in each direction before a writer waits.
+const PIPE_CAPACITY: usize = 256 * 1024;
+
+/// The path prefix a request was mounted under, when its target had one
+/// (`add("http://api.test/v1", svc)`): the service sees `/users` for
+/// `http://api.test/v1/users`, and this extension holds `"/v1"`, like WSGI's
+/// `SCRIPT_NAME`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PathPrefix(Arc<str>);
+
+impl PathPrefix {
+    /// The prefix, without a trailing slash (`"/v1"`).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Opens an in-memory connection to `host`: spawns the serving end on the current tokio
+/// runtime and returns the client's end.
+pub(crate) fn connect(host: Arc<Host>, scheme: Scheme) -> Result<DuplexStream, Error> {
+    let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+        Error::new(Kind::NoRuntime {
+            authority: host.authority().to_owned(),
+        })
+    })?;
+    let (client, server) = tokio::io::duplex(PIPE_CAPACITY);
+    runtime.spawn(serve(TokioIo::new(server), host, scheme, None));
+    Ok(client)
+}
+
+/// Serves one connection with the services registered for `host`, until the client
+/// closes it, or, when a `route` is given, until that route turns stale (then the
+/// connection shuts down gracefully: requests in flight finish, no new one starts).
+pub(crate) async fn serve<I>(io: I, host: Arc<Host>, scheme: Scheme, route: Option<Route>)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let conn = builder.serve_connection_with_upgrades(io, HostService { host, scheme });
+    let Some(route) = route else {
+        let _ = conn.await;
+        return;
+    };
+    let mut conn = std::pin::pin!(conn);
+    let mut shutting_down = false;
+    let _ = std::future::poll_fn(|cx| {
+        if !shutting_down && route.poll_stale(cx) {
+            shutting_down = true;
+            conn.as_mut().graceful_shutdown();
+        }
+        conn.as_mut().poll(cx)
+    })
+    .await;
+}
+
+/// The hyper service of one connection: routes each request to a mount of the host.
+#[derive(Clone)]
+struct HostService {
+    host: Arc<Host>,
+    scheme: Scheme,
+}
+
+type HostFuture = Pin<Box<dyn Future<Output = Result<Response<ResponseBody>, Infallible>> + Send>>;
+
+impl hyper::service::Service<Request<Incoming>> for HostService {
+    type Response = Response<ResponseBody>;
+    type Error = Infallible;
+    type Future = HostFuture;
+
+    fn call(&self, mut req: Request<Incoming>) -> HostFuture {
+        normalize(&mut req, self.scheme, self.host.authority());
+        let path = req.uri().path();
+        let Some(mount) = self.host.mount_for(path) else {
+            let message = format!(
+                "http-intercept: nothing is mounted at {path} on {}; mounted path prefixes: {}",
+                self.host.authority(),
+                self.host.prefixes().join(", ")
+            );
+            let res = text_response(StatusCode::NOT_FOUND, "not-found", message);
+            return Box::pin(std::future::ready(Ok(res)));
+        };
+        if let Some(prefix) = mount.target().path_prefix() {
+            let prefix: Arc<str> = prefix.into();
+            strip_mount_prefix(&mut req, &prefix);
+            req.extensions_mut().insert(PathPrefix(prefix));
+        }
+        mount.hit();
+        let fut = mount.service().call_guarded(req, mount.label().clone());
+        Box::pin(async move { Ok(fut.await) })
+    }
+}
+
+/// Gives the request the absolute-form URI and the `Host` header described in the
+/// module docs.
+fn normalize(req: &mut Request<Incoming>, scheme: Scheme, fallback_authority: &str) {
+    let authority = req
+        .uri()
+        .authority()
+        .cloned()
+        .or_else(|| {
+            req.headers()
+                .get(header::HOST)
+                .and_then(|h| Authority::try_from(h.as_bytes()).ok())
+        })
+        .or_else(|| Authority::try_from(fallback_authority).ok());
+    let Some(authority) = authority else { return };
+    if !req.headers().contains_key(header::HOST) {
+        if let Ok(value) = HeaderValue::from_str(authority.as_str()) {
+            req.headers_mut().insert(header::HOST, value);
+        }
+    }
+    if req.uri().scheme().is_none() {
+        let mut parts = req.uri().clone().into_parts();
+        parts.scheme = Some(match scheme {
+            Scheme::Http => UriScheme::HTTP,
+            Scheme::Https => UriScheme::HTTPS,
+        });
+        parts.authority = Some(authority);
+        if parts.path_and_query.is_none() {
+            parts.path_and_query = Some(PathAndQuery::from_static("/"));
+        }
+        if let Ok(uri) = Uri::from_parts(parts) {
+            *req.uri_mut() = uri;
+        }
+    }
+}
+
+fn strip_mount_prefix(req: &mut Request<Incoming>, prefix: &str) {
+    let Some(rest) = strip_prefix(req.uri().path(), prefix) else {
+        return;
+    };
+    let path_and_query = match req.uri().query() {
+        Some(query) => format!("{rest}?{query}"),
+        None => rest.to_owned(),
+    };
+    let mut parts = req.uri().clone().into_parts();
+    parts.path_and_query = PathAndQuery::try_from(path_and_query).ok();
+    if let Ok(uri) = Uri::from_parts(parts) {
+        *req.uri_mut() = uri;
+    }
+}
