@@ -106,7 +106,9 @@ mod tests {
             target: "api.test:80".into(),
         });
         assert!(e.is_already_registered());
-        assert!(e.to_string().starts_with("api.test:80 is already registered"));
+        assert!(e
+            .to_string()
+            .starts_with("api.test:80 is already registered"));
         let e = Error::new(Kind::Denied {
             authority: "example.com:443".into(),
             url: "https://example.com".into(),

@@ -44,8 +44,17 @@
 //! - [`Connector`] plugs into hyper-util's legacy `Client` (and what is built on it):
 //!   registered targets in memory, the rest through the connector it wraps, or refused
 //!   per its [`Policy`].
-//! - What a service sees of a request is described in [`transport`'s
-//!   docs](PathPrefix#the-request-a-service-sees).
+//!
+//! # What a service sees
+//!
+//! One view of a request on HTTP/1.1 and HTTP/2 alike:
+//!
+//! - the URI is in absolute form (`https://api.test/users?page=2`), with the scheme the
+//!   client connected with and the authority it asked for;
+//! - a `Host` header carries that authority (HTTP/2 clients send none: it is added);
+//! - under a path-prefix mount the prefix is stripped from the path and available as
+//!   the [`PathPrefix`] request extension;
+//! - header names are lowercase, as hyper gives them.
 //!
 //! # Failures
 //!

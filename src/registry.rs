@@ -145,7 +145,12 @@ impl Registry {
         let hosts = self.hosts_read();
         let mut targets: Vec<Target> = hosts
             .values()
-            .flat_map(|h| h.mounts_read().iter().map(|m| m.target.clone()).collect::<Vec<_>>())
+            .flat_map(|h| {
+                h.mounts_read()
+                    .iter()
+                    .map(|m| m.target.clone())
+                    .collect::<Vec<_>>()
+            })
             .collect();
         targets.sort_by_key(|t| (t.authority(), t.path_prefix().map(str::to_owned)));
         targets
@@ -160,7 +165,11 @@ impl Registry {
             service,
             hits: AtomicU64::new(0),
         });
-        let mut hosts = self.inner.hosts.write().unwrap_or_else(PoisonError::into_inner);
+        let mut hosts = self
+            .inner
+            .hosts
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         let host = match hosts.get(&key) {
             Some(host) => host.clone(),
             None => {
@@ -169,7 +178,10 @@ impl Registry {
                 // Pass-through connections to this authority must not carry another
                 // request: their clients reconnect, into the service.
                 if let Some(routes) = self.passthrough().remove(&key) {
-                    routes.iter().filter_map(Weak::upgrade).for_each(|r| r.mark_stale());
+                    routes
+                        .iter()
+                        .filter_map(Weak::upgrade)
+                        .for_each(|r| r.mark_stale());
                 }
                 host
             }
@@ -195,7 +207,11 @@ impl Registry {
     /// Removes the mount `id` from `key`; when the host has no mount left, removes it
     /// and closes the connections opened to it.
     fn remove_id(&self, key: &str, id: u64) -> bool {
-        let mut hosts = self.inner.hosts.write().unwrap_or_else(PoisonError::into_inner);
+        let mut hosts = self
+            .inner
+            .hosts
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         let Some(host) = hosts.get(key).cloned() else {
             return false;
         };
@@ -234,7 +250,10 @@ impl Registry {
     }
 
     fn hosts_read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<Host>>> {
-        self.inner.hosts.read().unwrap_or_else(PoisonError::into_inner)
+        self.inner
+            .hosts
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     fn passthrough(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<Weak<RouteState>>>> {
@@ -248,7 +267,9 @@ impl Registry {
 impl fmt::Debug for Registry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let targets: Vec<String> = self.targets().iter().map(Target::to_string).collect();
-        f.debug_struct("Registry").field("targets", &targets).finish()
+        f.debug_struct("Registry")
+            .field("targets", &targets)
+            .finish()
     }
 }
 
@@ -536,7 +557,9 @@ impl Route {
 
 impl fmt::Debug for Route {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Route").field("stale", &self.is_stale()).finish()
+        f.debug_struct("Route")
+            .field("stale", &self.is_stale())
+            .finish()
     }
 }
 

@@ -136,7 +136,11 @@ where
     B::Error: Into<BoxError>,
 {
     fn call(&self, req: Request<Incoming>) -> ServiceFuture {
-        let svc = self.0.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let svc = self
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         Box::pin(async move {
             let res = svc.oneshot(req).await.map_err(Into::into)?;
             Ok(res.map(box_body))

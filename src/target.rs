@@ -82,7 +82,9 @@ impl Target {
     pub fn parse(input: &str) -> Result<Target, Error> {
         let bad = |reason: &str| Error::invalid_target(input, reason);
         if input.trim().is_empty() {
-            return Err(bad("the target is empty; write host:port or a URL such as http://host"));
+            return Err(bad(
+                "the target is empty; write host:port or a URL such as http://host",
+            ));
         }
         if input.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(bad("a target cannot contain whitespace"));
@@ -369,7 +371,9 @@ pub(crate) fn normalize_host(host: &str) -> Result<String, String> {
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')))
     {
-        return Err(format!("invalid host {host:?}: {bad:?} cannot appear in a host name"));
+        return Err(format!(
+            "invalid host {host:?}: {bad:?} cannot appear in a host name"
+        ));
     }
     if host.split('.').any(str::is_empty) {
         return Err(format!("invalid host {host:?}: empty label"));
@@ -429,7 +433,10 @@ mod tests {
         assert_eq!(ok("127.0.0.1:3000").authority(), "127.0.0.1:3000");
         assert_eq!(ok("[::1]:80").authority(), "[::1]:80");
         assert_eq!(ok("http://[0:0::1]").authority(), "[::1]:80");
-        assert_eq!(ok("https://[2001:DB8::1]:8443/x").url(), "https://[2001:db8::1]:8443/x");
+        assert_eq!(
+            ok("https://[2001:DB8::1]:8443/x").url(),
+            "https://[2001:db8::1]:8443/x"
+        );
     }
 
     #[test]
@@ -447,7 +454,10 @@ mod tests {
         assert_eq!(sa.into_target().unwrap().authority(), "127.0.0.1:9000");
         let sa: SocketAddr = "[::1]:9000".parse().unwrap();
         assert_eq!(sa.into_target().unwrap().authority(), "[::1]:9000");
-        assert_eq!(("A.test", 81).into_target().unwrap().authority(), "a.test:81");
+        assert_eq!(
+            ("A.test", 81).into_target().unwrap().authority(),
+            "a.test:81"
+        );
         let uri: http::Uri = "https://b.test/p".parse().unwrap();
         assert_eq!(uri.into_target().unwrap().path_prefix(), Some("/p"));
     }

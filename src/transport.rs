@@ -6,16 +6,8 @@
 //! terminator) hand over the stream they accepted. Serving detects HTTP/1.1 or HTTP/2
 //! from the connection preface, and supports HTTP upgrades.
 //!
-//! # The request a service sees
-//!
-//! Services see one view of a request on HTTP/1.1 and HTTP/2 alike:
-//!
-//! - the URI is in absolute form (`https://api.test/users?page=2`), with the scheme the
-//!   client connected with and the authority it asked for;
-//! - a `Host` header carries that authority (HTTP/2 clients send none: it is added);
-//! - under a path-prefix mount the prefix is stripped from the path and available as
-//!   the [`PathPrefix`] request extension;
-//! - header names are lowercase, as hyper gives them.
+//! What a service sees of a request is described in the crate docs ("What a service
+//! sees"): `normalize` below makes that view.
 
 use std::convert::Infallible;
 use std::future::Future;

@@ -16,11 +16,17 @@ use support::*;
 #[tokio::test]
 async fn get_over_http1() {
     let api = http_intercept::add("http://get.connector.test", echo()).unwrap();
-    let res = client().request(get("http://get.connector.test/users?page=2")).await.unwrap();
+    let res = client()
+        .request(get("http://get.connector.test/users?page=2"))
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.version(), http::Version::HTTP_11);
     let body = text(res).await;
-    assert!(body.starts_with("GET http://get.connector.test/users?page=2\n"), "{body}");
+    assert!(
+        body.starts_with("GET http://get.connector.test/users?page=2\n"),
+        "{body}"
+    );
     assert!(body.contains("host=get.connector.test\n"), "{body}");
     assert_eq!(api.hits(), 1);
 }
@@ -33,7 +39,10 @@ async fn post_with_a_body() {
         .body(full(r#"{"name":"widget"}"#))
         .unwrap();
     let body = text(client().request(req).await.unwrap()).await;
-    assert!(body.starts_with("POST http://post.connector.test/items\n"), "{body}");
+    assert!(
+        body.starts_with("POST http://post.connector.test/items\n"),
+        "{body}"
+    );
     assert!(body.ends_with(r#"{"name":"widget"}"#), "{body}");
 }
 
@@ -47,13 +56,19 @@ async fn http2_sees_the_same_request_as_http1() {
     assert_eq!(h2.version(), http::Version::HTTP_2);
     let (h1, h2) = (text(h1).await, text(h2).await);
     assert_eq!(h1, h2);
-    assert!(h1.starts_with("GET https://view.connector.test/x?y=1\nhost=view.connector.test\n"), "{h1}");
+    assert!(
+        h1.starts_with("GET https://view.connector.test/x?y=1\nhost=view.connector.test\n"),
+        "{h1}"
+    );
 }
 
 #[tokio::test]
 async fn https_needs_no_tls() {
     let _api = http_intercept::add("api.tls.connector.test:443", fixed("secret data")).unwrap();
-    let res = client().request(get("https://api.tls.connector.test/")).await.unwrap();
+    let res = client()
+        .request(get("https://api.tls.connector.test/"))
+        .await
+        .unwrap();
     assert_eq!(text(res).await, "secret data");
 }
 
@@ -72,16 +87,25 @@ async fn a_host_that_does_not_resolve_needs_no_dns_and_no_socket() {
 async fn ip_literal_targets() {
     let _v4 = http_intercept::add("10.255.255.1:8080", fixed("v4")).unwrap();
     let _v6 = http_intercept::add("http://[2001:db8::7]:9090", fixed("v6")).unwrap();
-    let res = client().request(get("http://10.255.255.1:8080/")).await.unwrap();
+    let res = client()
+        .request(get("http://10.255.255.1:8080/"))
+        .await
+        .unwrap();
     assert_eq!(text(res).await, "v4");
-    let res = client().request(get("http://[2001:db8::7]:9090/")).await.unwrap();
+    let res = client()
+        .request(get("http://[2001:db8::7]:9090/"))
+        .await
+        .unwrap();
     assert_eq!(text(res).await, "v6");
 }
 
 #[tokio::test]
 async fn host_matching_is_case_insensitive() {
     let _g = http_intercept::add("Mixed.Case.connector.test:80", fixed("matched")).unwrap();
-    let res = client().request(get("http://MIXED.case.connector.TEST/")).await.unwrap();
+    let res = client()
+        .request(get("http://MIXED.case.connector.TEST/"))
+        .await
+        .unwrap();
     assert_eq!(text(res).await, "matched");
 }
 
@@ -96,12 +120,17 @@ async fn a_16_mib_body_streams_both_ways() {
     const CHUNKS: usize = 256; // 16 MiB
     let chunks = || {
         futures_util::stream::iter(0..CHUNKS).map(|i| {
-            Ok::<_, http_intercept::BoxError>(Frame::data(Bytes::from(vec![(i % 251) as u8; CHUNK])))
+            Ok::<_, http_intercept::BoxError>(Frame::data(Bytes::from(vec![
+                (i % 251) as u8;
+                CHUNK
+            ])))
         })
     };
     for client in [client(), h2_client()] {
         let body = BodyExt::boxed(StreamBody::new(chunks()));
-        let req = Request::post("http://stream.connector.test/echo").body(body).unwrap();
+        let req = Request::post("http://stream.connector.test/echo")
+            .body(body)
+            .unwrap();
         let res = client.request(req).await.unwrap();
         let mut body = res.into_body();
         let (mut received, mut expected_index) = (0usize, 0usize);
@@ -120,7 +149,10 @@ async fn a_16_mib_body_streams_both_ways() {
 #[tokio::test]
 async fn unregistered_targets_pass_through_to_the_real_host() {
     let server = LoopbackServer::start().await;
-    let res = client().request(get(&format!("{}/", server.url()))).await.unwrap();
+    let res = client()
+        .request(get(&format!("{}/", server.url())))
+        .await
+        .unwrap();
     assert_eq!(text(res).await, "real server");
     assert_eq!(server.requests(), 1);
     assert_eq!(server.hosts.lock().unwrap()[0], server.addr.to_string());
@@ -129,7 +161,10 @@ async fn unregistered_targets_pass_through_to_the_real_host() {
 #[tokio::test]
 async fn deny_policy_names_the_target_and_how_to_register_it() {
     let client = client_with(Connector::new().with_policy(Policy::Deny));
-    let err = client.request(get("http://denied.connector.test:8080/x")).await.unwrap_err();
+    let err = client
+        .request(get("http://denied.connector.test:8080/x"))
+        .await
+        .unwrap_err();
     let ours = find_intercept_error(&err).expect("the error chain holds ours");
     assert!(ours.is_denied());
     assert_eq!(
@@ -141,7 +176,10 @@ async fn deny_policy_names_the_target_and_how_to_register_it() {
     );
     // Registered targets are still served under the deny policy.
     let _g = http_intercept::add("denied.connector.test:8080", fixed("allowed")).unwrap();
-    let res = client.request(get("http://denied.connector.test:8080/x")).await.unwrap();
+    let res = client
+        .request(get("http://denied.connector.test:8080/x"))
+        .await
+        .unwrap();
     assert_eq!(text(res).await, "allowed");
 }
 
@@ -149,9 +187,15 @@ async fn deny_policy_names_the_target_and_how_to_register_it() {
 async fn loopback_only_policy_allows_a_tests_own_servers() {
     let server = LoopbackServer::start().await;
     let client = client_with(Connector::new().with_policy(Policy::LoopbackOnly));
-    let res = client.request(get(&format!("{}/", server.url()))).await.unwrap();
+    let res = client
+        .request(get(&format!("{}/", server.url())))
+        .await
+        .unwrap();
     assert_eq!(text(res).await, "real server");
-    let err = client.request(get("http://elsewhere.connector.test/")).await.unwrap_err();
+    let err = client
+        .request(get("http://elsewhere.connector.test/"))
+        .await
+        .unwrap_err();
     assert!(find_intercept_error(&err).unwrap().is_denied());
 }
 
@@ -185,7 +229,11 @@ async fn registering_diverts_a_pooled_pass_through_connection() {
             let res = client.request(get(&url)).await.unwrap();
             assert_eq!(text(res).await, "real server", "h2={h2}");
         }
-        assert_eq!(server.connections(), 1, "the connection was pooled (h2={h2})");
+        assert_eq!(
+            server.connections(),
+            1,
+            "the connection was pooled (h2={h2})"
+        );
         let guard = http_intercept::add(server.addr, fixed("intercepted")).unwrap();
         let res = client.request(get(&url)).await.unwrap();
         assert_eq!(text(res).await, "intercepted", "h2={h2}");
@@ -198,22 +246,40 @@ async fn registering_diverts_a_pooled_pass_through_connection() {
 async fn dropping_the_guard_under_deny_policy_refuses_the_pooled_client() {
     let client = client_with(Connector::new().with_policy(Policy::Deny));
     let guard = http_intercept::add("gone.connector.test:80", fixed("here")).unwrap();
-    let res = client.request(get("http://gone.connector.test/")).await.unwrap();
+    let res = client
+        .request(get("http://gone.connector.test/"))
+        .await
+        .unwrap();
     assert_eq!(text(res).await, "here");
     drop(guard);
-    let err = client.request(get("http://gone.connector.test/")).await.unwrap_err();
+    let err = client
+        .request(get("http://gone.connector.test/"))
+        .await
+        .unwrap_err();
     assert!(find_intercept_error(&err).unwrap().is_denied(), "{err:?}");
 }
 
 #[tokio::test]
 async fn an_isolated_registry_is_seen_only_by_its_connectors() {
     let registry = Registry::new();
-    let _g = registry.add("isolated.connector.test:80", fixed("isolated")).unwrap();
-    let mine = client_with(Connector::new().with_registry(&registry).with_policy(Policy::Deny));
-    let res = mine.request(get("http://isolated.connector.test/")).await.unwrap();
+    let _g = registry
+        .add("isolated.connector.test:80", fixed("isolated"))
+        .unwrap();
+    let mine = client_with(
+        Connector::new()
+            .with_registry(&registry)
+            .with_policy(Policy::Deny),
+    );
+    let res = mine
+        .request(get("http://isolated.connector.test/"))
+        .await
+        .unwrap();
     assert_eq!(text(res).await, "isolated");
     let global = client_with(Connector::new().with_policy(Policy::Deny));
-    let err = global.request(get("http://isolated.connector.test/")).await.unwrap_err();
+    let err = global
+        .request(get("http://isolated.connector.test/"))
+        .await
+        .unwrap_err();
     assert!(find_intercept_error(&err).unwrap().is_denied());
 }
 
@@ -242,7 +308,12 @@ async fn a_client_without_a_request_body_type_annotation_works_with_full() {
     let _g = http_intercept::add("full.connector.test:80", fixed("ok")).unwrap();
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build::<_, http_body_util::Full<Bytes>>(Connector::new());
-    let res = client.get("http://full.connector.test/".parse().unwrap()).await.unwrap();
+    let res = client
+        .get("http://full.connector.test/".parse().unwrap())
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
-    let _ = tokio::time::timeout(Duration::from_secs(5), text(res)).await.unwrap();
+    let _ = tokio::time::timeout(Duration::from_secs(5), text(res))
+        .await
+        .unwrap();
 }

@@ -299,10 +299,21 @@ mod tests {
 
     #[test]
     fn loopback_hosts() {
-        for host in ["localhost", "app.localhost", "127.0.0.1", "127.3.2.1", "[::1]"] {
+        for host in [
+            "localhost",
+            "app.localhost",
+            "127.0.0.1",
+            "127.3.2.1",
+            "[::1]",
+        ] {
             assert!(is_loopback(host), "{host}");
         }
-        for host in ["example.com", "10.0.0.1", "[2001:db8::1]", "localhost.example"] {
+        for host in [
+            "example.com",
+            "10.0.0.1",
+            "[2001:db8::1]",
+            "localhost.example",
+        ] {
             assert!(!is_loopback(host), "{host}");
         }
     }

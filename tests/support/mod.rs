@@ -10,11 +10,11 @@ use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Empty, Full};
+use http_intercept::{BoxError, Connector};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use http_intercept::{BoxError, Connector};
 
 pub type Body = BoxBody<Bytes, BoxError>;
 pub type TestClient = Client<Connector<HttpConnector>, Body>;
@@ -62,7 +62,11 @@ pub fn echo() -> impl tower::Service<
 > + Clone {
     tower::service_fn(|req: Request<Incoming>| async move {
         let (parts, body) = req.into_parts();
-        let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        let body = body
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
         let host = parts
             .headers
             .get(http::header::HOST)
@@ -117,7 +121,9 @@ impl LoopbackServer {
         let (c, h) = (connections.clone(), hosts.clone());
         let task = tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else { return };
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
                 c.fetch_add(1, Ordering::SeqCst);
                 let hosts = h.clone();
                 let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
@@ -127,7 +133,9 @@ impl LoopbackServer {
                         .map(|v| v.to_str().unwrap().to_owned())
                         .unwrap_or_default();
                     hosts.lock().unwrap().push(host);
-                    async { Ok::<_, Infallible>(Response::new(Full::new(Bytes::from("real server")))) }
+                    async {
+                        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from("real server"))))
+                    }
                 });
                 tokio::spawn(async move {
                     let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
