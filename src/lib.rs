@@ -83,6 +83,16 @@ mod service;
 mod target;
 mod transport;
 
+#[cfg(feature = "record")]
+#[cfg_attr(docsrs, doc(cfg(feature = "record")))]
+pub mod record;
+#[cfg(feature = "reqwest")]
+#[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
+pub mod reqwest;
+#[cfg(feature = "server")]
+#[cfg_attr(docsrs, doc(cfg(feature = "server")))]
+pub mod server;
+
 pub use crate::connect::{Connecting, Connector, InterceptStream, Policy};
 pub use crate::error::{BoxError, Error};
 pub use crate::registry::{Intercept, Intercepts, Registry};

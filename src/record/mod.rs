@@ -1,0 +1,1 @@
+//! Record and replay: cassettes, the recorder layer and the forwarding proxy.

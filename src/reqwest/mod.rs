@@ -1,0 +1,1 @@
+//! reqwest support, through an in-process loopback gateway.
