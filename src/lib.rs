@@ -77,6 +77,7 @@
 
 mod connect;
 mod error;
+mod log;
 mod macros;
 mod registry;
 mod service;
@@ -95,6 +96,7 @@ pub mod server;
 
 pub use crate::connect::{Connecting, Connector, InterceptStream, Policy};
 pub use crate::error::{BoxError, Error};
+pub use crate::log::LoggedRequest;
 pub use crate::registry::{Intercept, Intercepts, Registry};
 #[doc(hidden)]
 pub use crate::service::{BoxedService, HyperMarker, TowerMarker};
@@ -158,6 +160,7 @@ fn _assert_impls() {
     send_sync::<Intercepts>();
     send_sync::<Error>();
     send_sync::<Target>();
+    send_sync::<LoggedRequest>();
     send_sync::<Connector>();
     clone::<Connector>();
     send_sync::<InterceptStream<hyper_util::rt::TokioIo<tokio::net::TcpStream>>>();

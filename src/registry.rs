@@ -10,6 +10,7 @@ use std::task::Context;
 use futures_util::task::AtomicWaker;
 
 use crate::error::{Error, Kind};
+use crate::log::{LoggedRequest, RequestLog};
 use crate::service::{BoxedService, InterceptService};
 use crate::target::{IntoTarget, Target};
 
@@ -164,6 +165,7 @@ impl Registry {
             target,
             service,
             hits: AtomicU64::new(0),
+            log: RequestLog::default(),
         });
         let mut hosts = self
             .inner
@@ -373,6 +375,7 @@ pub(crate) struct Mount {
     label: Arc<str>,
     service: BoxedService,
     hits: AtomicU64,
+    log: RequestLog,
 }
 
 impl Mount {
@@ -388,8 +391,10 @@ impl Mount {
         &self.service
     }
 
-    pub(crate) fn hit(&self) {
+    /// Counts a request and logs what the service is about to see of it.
+    pub(crate) fn hit(&self, entry: LoggedRequest) {
         self.hits.fetch_add(1, Ordering::Relaxed);
+        self.log.push(entry);
     }
 }
 
@@ -434,6 +439,25 @@ impl Intercept {
     /// The number of requests the service has been given so far.
     pub fn hits(&self) -> u64 {
         self.mount.hits.load(Ordering::Relaxed)
+    }
+
+    /// The requests the service has been given, oldest first (the last 1024), with the
+    /// status it answered: print them with `{:#?}` when a test fails.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # let guard = http_intercept::add_unique(tower::service_fn(|_req| async {
+    /// #     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    /// # }));
+    /// // ... after the code under test ran:
+    /// let seen = guard.requests();
+    /// assert_eq!(seen.len(), 1, "{seen:#?}");
+    /// assert_eq!(seen[0].method(), "POST");
+    /// assert_eq!(seen[0].uri().path(), "/users");
+    /// ```
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.mount.log.snapshot()
     }
 
     /// The registry this guard belongs to.

@@ -22,6 +22,7 @@ use hyper_util::server::conn::auto;
 use tokio::io::DuplexStream;
 
 use crate::error::{Error, Kind};
+use crate::log::LoggedRequest;
 use crate::registry::{strip_prefix, Host, Route};
 use crate::service::{text_response, ResponseBody};
 use crate::target::Scheme;
@@ -112,9 +113,14 @@ impl hyper::service::Service<Request<Incoming>> for HostService {
             strip_mount_prefix(&mut req, &prefix);
             req.extensions_mut().insert(PathPrefix(prefix));
         }
-        mount.hit();
+        let entry = LoggedRequest::new(&req);
+        mount.hit(entry.clone());
         let fut = mount.service().call_guarded(req, mount.label().clone());
-        Box::pin(async move { Ok(fut.await) })
+        Box::pin(async move {
+            let res = fut.await;
+            entry.answered(res.status());
+            Ok(res)
+        })
     }
 }
 

@@ -317,3 +317,40 @@ async fn a_client_without_a_request_body_type_annotation_works_with_full() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn http_upgrades_work_in_memory() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // The service accepts an upgrade to a made-up protocol and echoes bytes uppercased.
+    let svc = tower::service_fn(|mut req: Request<hyper::body::Incoming>| async move {
+        let on_upgrade = hyper::upgrade::on(&mut req);
+        tokio::spawn(async move {
+            let upgraded = on_upgrade.await.unwrap();
+            let mut io = hyper_util::rt::TokioIo::new(upgraded);
+            let mut buf = [0u8; 5];
+            io.read_exact(&mut buf).await.unwrap();
+            io.write_all(&buf.to_ascii_uppercase()).await.unwrap();
+        });
+        let res = http::Response::builder()
+            .status(StatusCode::SWITCHING_PROTOCOLS)
+            .header("connection", "upgrade")
+            .header("upgrade", "shout")
+            .body(String::new())
+            .unwrap();
+        Ok::<_, std::convert::Infallible>(res)
+    });
+    let _g = http_intercept::add("upgrade.connector.test:80", svc).unwrap();
+    let req = Request::get("http://upgrade.connector.test/ws")
+        .header("connection", "upgrade")
+        .header("upgrade", "shout")
+        .body(empty())
+        .unwrap();
+    let res = client().request(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::SWITCHING_PROTOCOLS);
+    let upgraded = hyper::upgrade::on(res).await.unwrap();
+    let mut io = hyper_util::rt::TokioIo::new(upgraded);
+    io.write_all(b"hello").await.unwrap();
+    let mut buf = [0u8; 5];
+    io.read_exact(&mut buf).await.unwrap();
+    assert_eq!(&buf, b"HELLO");
+}

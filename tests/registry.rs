@@ -230,3 +230,35 @@ fn the_macro_panics_naming_a_target_it_cannot_register() {
 fn the_macro_panics_on_a_bad_target() {
     let _g = intercept! { "nope" => fixed("y") };
 }
+
+#[tokio::test]
+async fn the_guard_logs_what_the_service_saw() {
+    let guard = http_intercept::add("https://log.registry.test/api", echo()).unwrap();
+    let req = http::Request::post("https://log.registry.test/api/users?page=2")
+        .header("x-trace", "abc")
+        .body(full("twelve bytes"))
+        .unwrap();
+    let res = client().request(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let _ = text(res).await;
+    let res = h2_client()
+        .request(get("https://log.registry.test/api/"))
+        .await
+        .unwrap();
+    let _ = text(res).await;
+
+    let seen = guard.requests();
+    assert_eq!(seen.len(), 2, "{seen:#?}");
+    assert_eq!(seen[0].method(), "POST");
+    assert_eq!(seen[0].uri(), "https://log.registry.test/users?page=2");
+    assert_eq!(seen[0].headers()["x-trace"], "abc");
+    assert_eq!(seen[0].body_size(), Some(12));
+    assert_eq!(seen[0].status(), Some(StatusCode::OK));
+    assert_eq!(seen[1].version(), http::Version::HTTP_2);
+    assert_eq!(
+        format!("{:?}", seen[0]),
+        "POST https://log.registry.test/users?page=2 HTTP/1.1 (body: 12 bytes) -> 200 OK"
+    );
+    let pretty = format!("{:#?}", seen[0]);
+    assert!(pretty.contains("\n    x-trace: abc"), "{pretty}");
+}
