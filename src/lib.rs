@@ -75,6 +75,8 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(any(feature = "reqwest", all(feature = "ureq", unix)))]
+mod background;
 mod connect;
 mod error;
 mod log;
@@ -93,6 +95,9 @@ pub mod reqwest;
 #[cfg(feature = "server")]
 #[cfg_attr(docsrs, doc(cfg(feature = "server")))]
 pub mod server;
+#[cfg(all(feature = "ureq", unix))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "ureq", unix))))]
+pub mod ureq;
 
 pub use crate::connect::{Connecting, Connector, InterceptStream, Policy};
 pub use crate::error::{BoxError, Error};

@@ -64,8 +64,18 @@ pub(crate) async fn serve<I>(io: I, host: Arc<Host>, scheme: Scheme, route: Opti
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
+    // Feature "server": the stream is wrapped so that `.asis` files, fault pipes and
+    // handlers can write raw bytes on HTTP/1.1 connections (see `server::RawWriter`).
+    #[cfg(feature = "server")]
+    let (io, raw) = crate::server::raw::wrap(io);
     let builder = auto::Builder::new(TokioExecutor::new());
-    let conn = builder.serve_connection_with_upgrades(io, HostService { host, scheme });
+    let service = HostService {
+        host,
+        scheme,
+        #[cfg(feature = "server")]
+        raw,
+    };
+    let conn = builder.serve_connection_with_upgrades(io, service);
     let Some(route) = route else {
         let _ = conn.await;
         return;
@@ -87,6 +97,9 @@ where
 struct HostService {
     host: Arc<Host>,
     scheme: Scheme,
+    /// Feature "server": the connection's raw slot, handed to HTTP/1.x requests.
+    #[cfg(feature = "server")]
+    raw: crate::server::raw::RawConn,
 }
 
 type HostFuture = Pin<Box<dyn Future<Output = Result<Response<ResponseBody>, Infallible>> + Send>>;
@@ -98,6 +111,8 @@ impl hyper::service::Service<Request<Incoming>> for HostService {
 
     fn call(&self, mut req: Request<Incoming>) -> HostFuture {
         normalize(&mut req, self.scheme, self.host.authority());
+        #[cfg(feature = "server")]
+        self.raw.attach(&mut req);
         let path = req.uri().path();
         let Some(mount) = self.host.mount_for(path) else {
             let message = format!(

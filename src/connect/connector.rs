@@ -36,7 +36,7 @@ pub enum Policy {
 }
 
 impl Policy {
-    fn allows(self, target: &Target) -> bool {
+    pub(crate) fn allows(self, target: &Target) -> bool {
         match self {
             Policy::PassThrough => true,
             Policy::Deny => false,
