@@ -25,8 +25,10 @@ pub(crate) type ResponseBody = UnsyncBoxBody<Bytes, BoxError>;
 pub(crate) type ServiceFuture =
     Pin<Box<dyn Future<Output = Result<Response<ResponseBody>, BoxError>> + Send>>;
 
-/// The header set on responses that http-intercept made up because the registered
-/// service could not answer: its value is `panic`, `error` or `not-found`.
+/// The header set on responses that http-intercept made up rather than the registered
+/// service: its value is `panic` (the service panicked), `error` (it returned an
+/// error), `not-found` (nothing is mounted at that path) or, from the test server,
+/// `server` (a refusal, a bad pipe string or a malformed `.headers` file).
 pub const ERROR_HEADER: &str = "x-http-intercept-error";
 
 /// A service that can be registered with [`add`](crate::add).
