@@ -1,0 +1,315 @@
+//! Configuring a cassette: mode, matchers, repeats, redaction and where it records
+//! from; opening it loads the file and builds the index.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http::header::HeaderName;
+use http::{Request, Response};
+use http_body::Body;
+use http_body_util::Full;
+
+use super::cassette::{Cassette, Entry, Shared, State};
+use super::error::{Error, Kind};
+use super::format;
+use super::index::Index;
+use super::matcher::{Match, Matchers};
+use super::mode::Mode;
+use super::proxy::Proxy;
+use super::redact::Redaction;
+use super::upstream::Upstream;
+use crate::error::BoxError;
+
+/// Configures and opens a [`Cassette`]; see [`Cassette::builder`].
+#[must_use = "call open() to open the cassette"]
+pub struct CassetteBuilder {
+    path: PathBuf,
+    mode: Mode,
+    mode_from_env: bool,
+    matchers: Matchers,
+    repeats: bool,
+    require_all_played: bool,
+    redaction: Redaction,
+    upstream: Option<Upstream>,
+}
+
+impl fmt::Debug for CassetteBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CassetteBuilder")
+            .field("path", &self.path)
+            .field("mode", &self.mode)
+            .field("mode_from_env", &self.mode_from_env)
+            .field("matchers", &self.matchers)
+            .field("allow_playback_repeats", &self.repeats)
+            .field("require_all_played", &self.require_all_played)
+            .field("redaction", &self.redaction)
+            .finish()
+    }
+}
+
+impl CassetteBuilder {
+    pub(crate) fn new(path: PathBuf) -> CassetteBuilder {
+        CassetteBuilder {
+            path,
+            mode: Mode::Once,
+            mode_from_env: true,
+            matchers: Matchers::default(),
+            repeats: false,
+            require_all_played: false,
+            redaction: Redaction::default(),
+            upstream: None,
+        }
+    }
+
+    /// Sets the mode.
+    ///
+    /// Default: [`Mode::Once`]. The [`MODE_ENV`](crate::record::MODE_ENV) environment
+    /// variable overrides it, unless [`mode_from_env(false)`](Self::mode_from_env).
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Whether the [`MODE_ENV`](crate::record::MODE_ENV) environment variable, when
+    /// set, overrides the mode.
+    ///
+    /// Default: true.
+    pub fn mode_from_env(mut self, yes: bool) -> Self {
+        self.mode_from_env = yes;
+        self
+    }
+
+    /// Sets the parts of a request that must equal a recorded one's for it to match.
+    ///
+    /// Default: [`Match::defaults`] (method, scheme, host, port, path, query).
+    pub fn match_on(mut self, on: impl IntoIterator<Item = Match>) -> Self {
+        self.matchers.on = on.into_iter().collect();
+        self
+    }
+
+    /// Also matches on the header `name`.
+    ///
+    /// # Panics
+    ///
+    /// If `name` is not a valid header name.
+    pub fn match_header(mut self, name: &str) -> Self {
+        self.matchers.on.push(Match::header(name));
+        self
+    }
+
+    /// Also matches on the body, byte for byte.
+    pub fn match_body(mut self) -> Self {
+        self.matchers.on.push(Match::Body);
+        self
+    }
+
+    /// Also matches on the body as JSON (key order and whitespace do not matter).
+    pub fn match_json_body(mut self) -> Self {
+        self.matchers.on.push(Match::JsonBody);
+        self
+    }
+
+    /// Adds a custom matcher, applied after the indexed ones: `f(request, recorded)`
+    /// returns whether `recorded` may answer `request`. `name` appears in the
+    /// unmatched report when it rejects the nearest candidate.
+    ///
+    /// Both requests have their whole body, and have been through the redaction and
+    /// [`before_record_request`](Self::before_record_request).
+    ///
+    /// Default: none.
+    pub fn matcher<F>(mut self, name: &str, f: F) -> Self
+    where
+        F: Fn(&Request<Bytes>, &Request<Bytes>) -> bool + Send + Sync + 'static,
+    {
+        self.matchers.custom.push((name.to_owned(), Arc::new(f)));
+        self
+    }
+
+    /// Whether a request whose matching interactions were all played is served the
+    /// last of them again.
+    ///
+    /// Default: false, each recorded interaction is served at most once, in recorded
+    /// order for identical requests.
+    pub fn allow_playback_repeats(mut self, yes: bool) -> Self {
+        self.repeats = yes;
+        self
+    }
+
+    /// Whether the end-of-test report also fails when a recorded interaction was
+    /// never played.
+    ///
+    /// Default: false.
+    pub fn require_all_played(mut self, yes: bool) -> Self {
+        self.require_all_played = yes;
+        self
+    }
+
+    /// Redacts these headers too (their values become
+    /// [`REDACTED`](crate::record::REDACTED)), in requests and responses.
+    ///
+    /// Default: `authorization`, `proxy-authorization`, `cookie` and `set-cookie`.
+    ///
+    /// # Panics
+    ///
+    /// If a name is not a valid header name.
+    pub fn redact_headers<I>(mut self, names: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        for name in names {
+            let name = name.as_ref();
+            match HeaderName::from_bytes(name.as_bytes()) {
+                Ok(name) => self.redaction.headers.push(name),
+                Err(_) => panic!("redact_headers: invalid header name {name:?}"),
+            }
+        }
+        self
+    }
+
+    /// Redacts the values of these query parameters in recorded URIs.
+    ///
+    /// Default: none.
+    pub fn redact_query_params<I>(mut self, names: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        self.redaction
+            .query
+            .extend(names.into_iter().map(|n| n.as_ref().to_owned()));
+        self
+    }
+
+    /// Records `authorization`, `proxy-authorization`, `cookie` and `set-cookie` as
+    /// they are (headers given to [`redact_headers`](Self::redact_headers) stay
+    /// redacted).
+    pub fn keep_sensitive_headers(mut self) -> Self {
+        let defaults = super::redact::default_headers();
+        self.redaction.headers.retain(|h| !defaults.contains(h));
+        self
+    }
+
+    /// A secret value that must never be saved: a save that would write it anywhere
+    /// (URI, header, body, failure message) fails with an error naming where it was
+    /// found, and the file is left as it was. Empty values are ignored.
+    ///
+    /// Default: none.
+    pub fn secret(mut self, value: impl Into<String>) -> Self {
+        let value = value.into();
+        if !value.is_empty() {
+            self.redaction.secrets.push(value);
+        }
+        self
+    }
+
+    /// Rewrites each request before it is recorded and before it is matched; return
+    /// `None` to not record it (it then cannot be replayed either). It runs after the
+    /// header and query redaction. The real host still gets the original request.
+    ///
+    /// Default: none.
+    pub fn before_record_request<F>(mut self, f: F) -> Self
+    where
+        F: Fn(Request<Bytes>) -> Option<Request<Bytes>> + Send + Sync + 'static,
+    {
+        self.redaction.before_request = Some(Arc::new(f));
+        self
+    }
+
+    /// Rewrites each response before it is recorded; return `None` to not record the
+    /// interaction. The client still gets the original response.
+    ///
+    /// Default: none.
+    pub fn before_record_response<F>(mut self, f: F) -> Self
+    where
+        F: Fn(Response<Bytes>) -> Option<Response<Bytes>> + Send + Sync + 'static,
+    {
+        self.redaction.before_response = Some(Arc::new(f));
+        self
+    }
+
+    /// Records through this proxy (to set its timeout or TLS configuration).
+    ///
+    /// Default: [`Proxy::new()`].
+    pub fn proxy(mut self, proxy: Proxy) -> Self {
+        self.upstream = Some(Upstream::new(proxy));
+        self
+    }
+
+    /// Records from any tower service instead of the network: an in-process app, a
+    /// [`Record`](crate::record::Record)-wrapped service, a stub.
+    ///
+    /// Default: a [`Proxy`] to the real host.
+    pub fn upstream<S, B>(mut self, service: S) -> Self
+    where
+        S: tower_service::Service<Request<Full<Bytes>>, Response = Response<B>>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+        S::Error: Into<BoxError>,
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        self.upstream = Some(Upstream::new(service));
+        self
+    }
+
+    /// Opens the cassette: reads the file if the mode replays.
+    ///
+    /// # Errors
+    ///
+    /// If the file is malformed or truncated (the error names the file, line and
+    /// column), was written by a newer format version, cannot be read, or does not
+    /// exist in [`Mode::Replay`]; if [`MODE_ENV`](crate::record::MODE_ENV) holds no
+    /// mode. A file that failed to load is never overwritten by this cassette.
+    pub fn open(self) -> Result<Cassette, Error> {
+        let mode = match self.mode_from_env {
+            true => Mode::from_env()?.unwrap_or(self.mode),
+            false => self.mode,
+        };
+        let loaded = match mode {
+            Mode::Record => None,
+            _ => format::load(&self.path)?,
+        };
+        let (replay, record) = match (mode, loaded.is_some()) {
+            (Mode::Once, true) | (Mode::Replay, true) => (true, false),
+            (Mode::Once, false) | (Mode::Record, _) => (false, true),
+            (Mode::NewEpisodes, _) => (true, true),
+            (Mode::Replay, false) => {
+                return Err(Error::new(Kind::Missing { path: self.path }));
+            }
+        };
+        let interactions = loaded.unwrap_or_default();
+        let mut state = State {
+            entries: Vec::with_capacity(interactions.len()),
+            index: Index::with_capacity(interactions.len()),
+            dirty: false,
+            misses: Vec::new(),
+        };
+        for interaction in interactions {
+            let fields = self.matchers.fields(&interaction.request);
+            state.index.push(fields.key(), 0);
+            state.entries.push(Arc::new(Entry {
+                interaction,
+                fields,
+            }));
+        }
+        let upstream = self.upstream.unwrap_or_else(|| Upstream::new(Proxy::new()));
+        Ok(Cassette::from_shared(Arc::new(Shared {
+            path: self.path,
+            mode,
+            replay,
+            record,
+            repeats: self.repeats,
+            require_all_played: self.require_all_played,
+            matchers: self.matchers,
+            redaction: self.redaction,
+            upstream,
+            state: Mutex::new(state),
+        })))
+    }
+}

@@ -1,0 +1,376 @@
+//! The cassette: recorded interactions loaded from a file, the service that replays
+//! and records them, and saving them back.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use bytes::Bytes;
+use http::Request;
+
+use super::builder::CassetteBuilder;
+use super::error::{Error, Kind};
+use super::format;
+use super::index::{Index, Lookup};
+use super::interaction::Interaction;
+use super::matcher::{Fields, Matchers};
+use super::mode::Mode;
+use super::redact::Redaction;
+use super::report::{self, Miss};
+use super::service::CassetteService;
+use super::upstream::Upstream;
+
+/// A recorded interaction with its matcher fields, as the index holds it.
+#[derive(Debug)]
+pub(crate) struct Entry {
+    pub(crate) interaction: Interaction,
+    pub(crate) fields: Fields,
+}
+
+/// A file of recorded HTTP interactions that stands in for a real host: it replays
+/// what was recorded, and records what was not (per its [`Mode`]) through a
+/// [`Proxy`](super::Proxy) to the real host.
+///
+/// Register its [`service`](Cassette::service) for the hosts it covers. When the
+/// `Cassette` is dropped at the end of a passing test, it saves what it recorded and
+/// then panics with a report if a request matched nothing (see
+/// [`finish`](Cassette::finish) for the same as a `Result`). Nothing is saved or
+/// reported while the thread is panicking: a failed test never overwrites a cassette.
+///
+/// # Examples
+///
+/// ```no_run
+/// # fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+/// use http_intercept::record::{Cassette, Mode};
+///
+/// // Mode::Once: records on the first run, replays from the file afterwards.
+/// let cassette = Cassette::open("tests/cassettes/github_user.json")?;
+/// let _g = http_intercept::add("https://api.github.com", cassette.service())?;
+/// // ... the code under test calls https://api.github.com ...
+/// # Ok(())
+/// # }
+/// ```
+#[must_use = "a cassette saves and reports when it is dropped: keep it until the test ends"]
+pub struct Cassette {
+    shared: Arc<Shared>,
+    finished: bool,
+}
+
+/// What a cassette and its services share.
+pub(crate) struct Shared {
+    pub(crate) path: PathBuf,
+    pub(crate) mode: Mode,
+    pub(crate) replay: bool,
+    pub(crate) record: bool,
+    pub(crate) repeats: bool,
+    pub(crate) require_all_played: bool,
+    pub(crate) matchers: Matchers,
+    pub(crate) redaction: Redaction,
+    pub(crate) upstream: Upstream,
+    pub(crate) state: Mutex<State>,
+}
+
+pub(crate) struct State {
+    pub(crate) entries: Vec<Arc<Entry>>,
+    pub(crate) index: Index,
+    pub(crate) dirty: bool,
+    pub(crate) misses: Vec<Miss>,
+}
+
+impl Cassette {
+    /// Opens the cassette at `path` with the defaults: [`Mode::Once`] (or the mode in
+    /// [`MODE_ENV`](crate::record::MODE_ENV)), default matchers and redaction.
+    ///
+    /// # Errors
+    ///
+    /// As [`CassetteBuilder::open`].
+    pub fn open(path: impl AsRef<Path>) -> Result<Cassette, Error> {
+        Cassette::builder(path).open()
+    }
+
+    /// A builder for the cassette at `path`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use http_intercept::record::{Cassette, Match, Mode};
+    ///
+    /// let dir = std::env::temp_dir().join("http-intercept-doc-builder");
+    /// let cassette = Cassette::builder(dir.join("api.json"))
+    ///     .mode(Mode::NewEpisodes)
+    ///     .mode_from_env(false)
+    ///     .match_on([Match::Method, Match::Path])
+    ///     .match_json_body()
+    ///     .redact_headers(["x-api-key"])
+    ///     .redact_query_params(["token"])
+    ///     .allow_playback_repeats(true)
+    ///     .open()?;
+    /// assert_eq!(cassette.mode(), Mode::NewEpisodes);
+    /// # Ok::<(), http_intercept::record::Error>(())
+    /// ```
+    pub fn builder(path: impl AsRef<Path>) -> CassetteBuilder {
+        CassetteBuilder::new(path.as_ref().to_owned())
+    }
+
+    pub(crate) fn from_shared(shared: Arc<Shared>) -> Cassette {
+        Cassette {
+            shared,
+            finished: false,
+        }
+    }
+
+    /// The service to register for the hosts the cassette covers. Clones share the
+    /// cassette.
+    pub fn service(&self) -> CassetteService {
+        CassetteService::new(self.shared.clone())
+    }
+
+    /// Registers the cassette's service for `target` in the global registry; see
+    /// [`add`](crate::add).
+    ///
+    /// # Errors
+    ///
+    /// If the target cannot be parsed or is already registered.
+    pub fn add<T: crate::IntoTarget>(&self, target: T) -> Result<crate::Intercept, crate::Error> {
+        crate::add(target, self.service())
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.shared.path
+    }
+
+    /// The mode in force (the environment variable applied).
+    pub fn mode(&self) -> Mode {
+        self.shared.mode
+    }
+
+    /// Whether requests are answered from recorded interactions.
+    pub fn is_replaying(&self) -> bool {
+        self.shared.replay
+    }
+
+    /// Whether requests that match nothing are forwarded and recorded.
+    pub fn is_recording(&self) -> bool {
+        self.shared.record
+    }
+
+    /// How many interactions the cassette holds (loaded and recorded).
+    pub fn len(&self) -> usize {
+        self.shared.state().entries.len()
+    }
+
+    /// Whether the cassette holds no interaction.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A copy of the interactions, in recorded order.
+    pub fn interactions(&self) -> Vec<Interaction> {
+        self.shared
+            .state()
+            .entries
+            .iter()
+            .map(|e| e.interaction.clone())
+            .collect()
+    }
+
+    /// How often interaction `index` (from 0, in recorded order) was played or
+    /// recorded.
+    pub fn play_count(&self, index: usize) -> u32 {
+        self.shared.state().index.plays(index)
+    }
+
+    /// Whether every interaction was played.
+    pub fn all_played(&self) -> bool {
+        let state = self.shared.state();
+        (0..state.index.len()).all(|i| state.index.plays(i) > 0)
+    }
+
+    /// Whether something was recorded that is not saved yet.
+    pub fn is_dirty(&self) -> bool {
+        self.shared.state().dirty
+    }
+
+    /// The requests that matched nothing so far, as `METHOD uri` lines.
+    pub fn unmatched(&self) -> Vec<String> {
+        self.shared
+            .state()
+            .misses
+            .iter()
+            .map(|m| m.line.clone())
+            .collect()
+    }
+
+    /// The report [`finish`](Self::finish) and the drop would give, if any.
+    pub fn report(&self) -> Option<String> {
+        let state = self.shared.state();
+        let unplayed: Vec<String> = if self.shared.require_all_played {
+            state
+                .entries
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| state.index.plays(*i) == 0)
+                .map(|(i, e)| format!("#{} {}", i + 1, e.interaction.request_line()))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        report::report(
+            &self.shared.path,
+            self.shared.mode.as_str(),
+            &state.misses,
+            &unplayed,
+        )
+    }
+
+    /// Saves the cassette if something was recorded since it was opened or saved.
+    /// Returns whether it wrote the file.
+    ///
+    /// The file is written atomically (a temporary file in the same directory, then
+    /// renamed over it), its directory created if missing. On failure the previous
+    /// file is left intact.
+    ///
+    /// # Errors
+    ///
+    /// If a configured [`secret`](CassetteBuilder::secret) would be saved (the error
+    /// names the interaction and where in it), or the file cannot be written.
+    pub fn save(&self) -> Result<bool, Error> {
+        self.shared.save()
+    }
+
+    /// Ends the cassette: saves it if needed, then fails with the report if a
+    /// request matched nothing (or, with
+    /// [`require_all_played`](CassetteBuilder::require_all_played), an interaction
+    /// was never played). Dropping a cassette does the same, panicking instead.
+    ///
+    /// # Errors
+    ///
+    /// As [`save`](Self::save); and an error for which
+    /// [`Error::is_unmatched`] is true, whose message is the report.
+    pub fn finish(mut self) -> Result<(), Error> {
+        self.finished = true;
+        self.end()
+    }
+
+    fn end(&self) -> Result<(), Error> {
+        self.save()?;
+        match self.report() {
+            Some(text) => Err(Error::new(Kind::Report { text })),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Cassette {
+    fn drop(&mut self) {
+        if self.finished || std::thread::panicking() {
+            return;
+        }
+        if let Err(err) = self.end() {
+            panic!("{err}");
+        }
+    }
+}
+
+impl fmt::Debug for Cassette {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cassette")
+            .field("path", &self.shared.path)
+            .field("mode", &self.shared.mode)
+            .field("len", &self.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Finds the recorded interaction for `req` (already redacted) and counts it
+    /// played; on a miss, returns why.
+    pub(crate) fn lookup(&self, req: &Request<Bytes>) -> Result<Arc<Entry>, String> {
+        let fields = self.matchers.fields(req);
+        let mut state = self.state();
+        let State { entries, index, .. } = &mut *state;
+        let found = index.find(fields.key(), self.repeats, |id| {
+            let e = &entries[id];
+            e.fields == fields && self.matchers.custom_match(req, &e.interaction.request)
+        });
+        match found {
+            Lookup::Found(id) => Ok(entries[id].clone()),
+            Lookup::AllPlayed(ids) => Err(report::describe_miss(
+                &self.matchers,
+                req,
+                &fields,
+                entries,
+                &ids,
+            )),
+            Lookup::None => Err(report::describe_miss(
+                &self.matchers,
+                req,
+                &fields,
+                entries,
+                &[],
+            )),
+        }
+    }
+
+    /// Notes a request that matched nothing, for the report.
+    pub(crate) fn miss(&self, line: String, detail: String) {
+        self.state().misses.push(Miss { line, detail });
+    }
+
+    /// Adds a recorded interaction (counted as played).
+    pub(crate) fn push(&self, interaction: Interaction) {
+        let fields = self.matchers.fields(&interaction.request);
+        let mut state = self.state();
+        state.index.push(fields.key(), 1);
+        state.entries.push(Arc::new(Entry {
+            interaction,
+            fields,
+        }));
+        state.dirty = true;
+    }
+
+    fn save(&self) -> Result<bool, Error> {
+        let mut state = self.state();
+        if !state.dirty {
+            return Ok(false);
+        }
+        let interactions: Vec<Interaction> = state
+            .entries
+            .iter()
+            .map(|e| e.interaction.clone())
+            .collect();
+        if let Some((secret, location)) = self.redaction.find_secret(&interactions) {
+            return Err(Error::new(Kind::Secret {
+                path: self.path.clone(),
+                secret,
+                location,
+            }));
+        }
+        format::write_atomic(&self.path, &format::to_bytes(&interactions))?;
+        state.dirty = false;
+        Ok(true)
+    }
+}
+
+#[allow(dead_code)]
+fn _assert_impls() {
+    use super::*;
+    fn send_sync<T: Send + Sync>() {}
+    fn clone<T: Clone>() {}
+    send_sync::<Cassette>();
+    send_sync::<CassetteService>();
+    clone::<CassetteService>();
+    send_sync::<Proxy>();
+    clone::<Proxy>();
+    send_sync::<Recording>();
+    clone::<Recording>();
+    send_sync::<Error>();
+    send_sync::<Interaction>();
+    send_sync::<ReplayBody>();
+    send_sync::<CassetteGuard>();
+}

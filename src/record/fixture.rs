@@ -1,0 +1,128 @@
+//! The test fixture: a cassette named after the calling test, in one line.
+
+use std::ops::Deref;
+
+use super::cassette::Cassette;
+use crate::Intercepts;
+
+/// The path of the calling test's cassette:
+/// `<crate root>/tests/cassettes/<test function name>.json`.
+///
+/// The name is the innermost named function around the call (an `async` test's
+/// closure is skipped). Use it with [`Cassette::builder`] to configure the cassette.
+///
+/// # Examples
+///
+/// ```
+/// fn github_user() -> std::path::PathBuf {
+///     http_intercept::cassette_path!()
+/// }
+/// assert!(github_user().ends_with("tests/cassettes/github_user.json"));
+/// ```
+#[macro_export]
+macro_rules! cassette_path {
+    () => {{
+        fn __cassette_path_marker() {}
+        $crate::record::__fixture_path(
+            ::core::env!("CARGO_MANIFEST_DIR"),
+            ::core::any::type_name_of_val(&__cassette_path_marker),
+        )
+    }};
+}
+
+/// Opens the calling test's cassette (see [`cassette_path!`]) with the defaults, and,
+/// given targets, registers it for them in the global registry.
+///
+/// - `cassette!()` returns the [`Cassette`](crate::record::Cassette);
+/// - `cassette!("https://api.github.com", ...)` returns a
+///   [`CassetteGuard`](crate::record::CassetteGuard) that removes the registrations
+///   and then ends the cassette (save and report) when dropped.
+///
+/// # Examples
+///
+/// ```no_run
+/// #[tokio::test]
+/// async fn github_user() {
+///     let _cassette = http_intercept::cassette!("https://api.github.com");
+///     // ... requests to https://api.github.com replay tests/cassettes/github_user.json
+/// }
+/// ```
+///
+/// # Panics
+///
+/// If the cassette cannot be opened or a target cannot be registered (the message
+/// says why).
+#[macro_export]
+macro_rules! cassette {
+    () => {
+        match $crate::record::Cassette::open($crate::cassette_path!()) {
+            ::core::result::Result::Ok(cassette) => cassette,
+            ::core::result::Result::Err(err) => ::core::panic!("cassette!: {}", err),
+        }
+    };
+    ($($target:expr),+ $(,)?) => {{
+        let cassette = $crate::cassette!();
+        let mut intercepts = $crate::Intercepts::new();
+        $(
+            match cassette.add($target) {
+                ::core::result::Result::Ok(guard) => intercepts.push(guard),
+                ::core::result::Result::Err(err) => ::core::panic!("cassette!: {}", err),
+            }
+        )+
+        $crate::record::CassetteGuard::new(cassette, intercepts)
+    }};
+}
+
+#[doc(hidden)]
+pub fn __fixture_path(manifest_dir: &str, marker: &str) -> std::path::PathBuf {
+    let name = marker
+        .split("::")
+        .filter(|s| !s.starts_with('{') && *s != "__cassette_path_marker")
+        .last()
+        .unwrap_or("cassette");
+    std::path::Path::new(manifest_dir)
+        .join("tests")
+        .join("cassettes")
+        .join(format!("{name}.json"))
+}
+
+/// A cassette and the registrations of its service, from [`cassette!`]: dropping it
+/// removes the registrations, then ends the cassette (save and report).
+///
+/// Derefs to the [`Cassette`].
+#[must_use = "dropping it removes the intercepts and ends the cassette"]
+#[derive(Debug)]
+pub struct CassetteGuard {
+    // Fields drop in order: the intercepts go first.
+    intercepts: Intercepts,
+    cassette: Cassette,
+}
+
+impl CassetteGuard {
+    /// Holds `cassette` and the `intercepts` registered for it.
+    pub fn new(cassette: Cassette, intercepts: Intercepts) -> Self {
+        CassetteGuard {
+            intercepts,
+            cassette,
+        }
+    }
+
+    /// The registrations.
+    pub fn intercepts(&self) -> &Intercepts {
+        &self.intercepts
+    }
+
+    /// Removes the registrations and returns the cassette.
+    pub fn into_cassette(self) -> Cassette {
+        drop(self.intercepts);
+        self.cassette
+    }
+}
+
+impl Deref for CassetteGuard {
+    type Target = Cassette;
+
+    fn deref(&self) -> &Cassette {
+        &self.cassette
+    }
+}
