@@ -31,6 +31,26 @@ pub(crate) type ServiceFuture =
 /// `server` (a refusal, a bad pipe string or a malformed `.headers` file).
 pub const ERROR_HEADER: &str = "x-http-intercept-error";
 
+/// A response extension that makes the client see a connection failure instead of
+/// the response: over HTTP/1.1 the connection closes without an answer, over HTTP/2 the
+/// stream is reset. For tests of a client's error handling, and for replaying a
+/// recorded connection failure.
+///
+/// # Examples
+///
+/// ```
+/// let svc = tower::service_fn(|_req| async {
+///     let mut res = http::Response::new(String::new());
+///     res.extensions_mut().insert(http_intercept::Abort);
+///     Ok::<_, std::convert::Infallible>(res)
+/// });
+/// let _g = http_intercept::add("flaky.abort-example.test:80", svc)?;
+/// // A client's request to http://flaky.abort-example.test/ now fails at the connection.
+/// # Ok::<(), http_intercept::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Abort;
+
 /// A service that can be registered with [`add`](crate::add).
 ///
 /// Implemented for every tower service and every hyper service that takes

@@ -9,7 +9,6 @@
 //! What a service sees of a request is described in the crate docs ("What a service
 //! sees"): `normalize` below makes that view.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -21,10 +20,11 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use tokio::io::DuplexStream;
 
+use crate::error::BoxError;
 use crate::error::{Error, Kind};
 use crate::log::LoggedRequest;
 use crate::registry::{strip_prefix, Host, Route};
-use crate::service::{text_response, ResponseBody};
+use crate::service::{text_response, Abort, ResponseBody};
 use crate::target::Scheme;
 
 /// How much an in-memory pipe buffers in each direction before a writer waits.
@@ -102,11 +102,13 @@ struct HostService {
     raw: crate::server::raw::RawConn,
 }
 
-type HostFuture = Pin<Box<dyn Future<Output = Result<Response<ResponseBody>, Infallible>> + Send>>;
+type HostFuture = Pin<Box<dyn Future<Output = Result<Response<ResponseBody>, BoxError>> + Send>>;
 
 impl hyper::service::Service<Request<Incoming>> for HostService {
     type Response = Response<ResponseBody>;
-    type Error = Infallible;
+    /// Only for [`Abort`]: hyper answers a service error by closing the HTTP/1.1
+    /// connection or resetting the HTTP/2 stream.
+    type Error = BoxError;
     type Future = HostFuture;
 
     fn call(&self, mut req: Request<Incoming>) -> HostFuture {
@@ -133,6 +135,9 @@ impl hyper::service::Service<Request<Incoming>> for HostService {
         let fut = mount.service().call_guarded(req, mount.label().clone());
         Box::pin(async move {
             let res = fut.await;
+            if res.extensions().get::<Abort>().is_some() {
+                return Err("http-intercept: the service aborted the exchange".into());
+            }
             entry.answered(res.status());
             Ok(res)
         })

@@ -246,3 +246,36 @@ async fn connecting_outside_a_runtime_is_a_clear_error() {
     assert!(ours.is_no_runtime());
     assert!(ours.to_string().contains("no-runtime.services.test:80"));
 }
+
+#[tokio::test]
+async fn an_aborted_response_is_a_connection_failure_for_the_client() {
+    let svc = tower::service_fn(|req: Request<Incoming>| async move {
+        let mut res = Response::new(String::from("never seen"));
+        if req.uri().path() == "/abort" {
+            res.extensions_mut().insert(http_intercept::Abort);
+        }
+        Ok::<_, Infallible>(res)
+    });
+    let guard = http_intercept::add("abort.services.test:80", svc).unwrap();
+    for client in [client(), h2_client()] {
+        let err = client
+            .request(get("http://abort.services.test/abort"))
+            .await
+            .unwrap_err();
+        assert!(
+            !err.is_connect(),
+            "the connection was made, then failed: {err:?}"
+        );
+        // The service and a fresh request are unaffected.
+        let res = client
+            .request(get("http://abort.services.test/fine"))
+            .await
+            .unwrap();
+        assert_eq!(text(res).await, "never seen");
+    }
+    assert_eq!(
+        guard.requests()[0].status(),
+        None,
+        "an aborted request has no status"
+    );
+}

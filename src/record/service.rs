@@ -178,6 +178,8 @@ fn live_response(collected: Collected) -> Response<ReplayBody> {
 fn failed_response(uri: String, message: String, failure: Failure) -> Response<ReplayBody> {
     let mut res = Response::new(ReplayBody::failure(uri, message));
     res.extensions_mut().insert(failure);
+    // Served through the crate's transport, the client sees a connection failure.
+    res.extensions_mut().insert(crate::Abort);
     res
 }
 
