@@ -79,9 +79,11 @@
 mod background;
 mod connect;
 mod error;
+mod guard;
 mod log;
 mod macros;
 mod registry;
+mod route;
 mod service;
 mod target;
 mod transport;
@@ -101,8 +103,9 @@ pub mod ureq;
 
 pub use crate::connect::{Connecting, Connector, InterceptStream, Policy};
 pub use crate::error::{BoxError, Error};
+pub use crate::guard::{Intercept, Intercepts};
 pub use crate::log::LoggedRequest;
-pub use crate::registry::{Intercept, Intercepts, Registry};
+pub use crate::registry::Registry;
 pub use crate::service::{Abort, InterceptService, ERROR_HEADER};
 #[doc(hidden)]
 pub use crate::service::{BoxedService, HyperMarker, TowerMarker};
@@ -155,6 +158,14 @@ where
 #[cfg(all(doctest, feature = "record", feature = "server", feature = "ureq"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+/// Whether the current thread is one of the crate's own background threads, which must
+/// never wait on themselves.
+pub(crate) fn is_background_thread() -> bool {
+    std::thread::current()
+        .name()
+        .is_some_and(|name| name.starts_with("http-intercept"))
+}
 
 #[allow(dead_code)]
 fn _assert_impls() {

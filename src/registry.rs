@@ -1,16 +1,15 @@
-//! The registry: which services stand in for which hosts, the guards that keep them
-//! there, and the routes that tell open connections when that changes.
+//! The registry: which services stand in for which hosts (`host:port` to its mounts),
+//! and how connections are resolved against it.
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock, Weak};
-use std::task::Context;
-
-use futures_util::task::AtomicWaker;
 
 use crate::error::{Error, Kind};
+use crate::guard::Intercept;
 use crate::log::{LoggedRequest, RequestLog};
+use crate::route::{self, Route, RouteState};
 use crate::service::{BoxedService, InterceptService};
 use crate::target::{IntoTarget, Target};
 
@@ -39,13 +38,15 @@ use crate::target::{IntoTarget, Target};
 /// # drop((guard, connector));
 /// # Ok::<(), http_intercept::Error>(())
 /// ```
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Registry {
     inner: Arc<Inner>,
 }
 
-#[derive(Default)]
 struct Inner {
+    /// Tells registries apart where a handle cannot travel (the reqwest gateway's
+    /// proxy credentials).
+    id: u64,
     /// Registered hosts, by `host:port`.
     hosts: RwLock<HashMap<String, Arc<Host>>>,
     /// Routes of open pass-through connections, by `host:port`: registering that
@@ -58,7 +59,25 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 impl Registry {
     /// Creates an empty, isolated registry.
     pub fn new() -> Registry {
-        Registry::default()
+        Registry {
+            inner: Arc::new(Inner {
+                id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+                hosts: RwLock::default(),
+                passthrough: Mutex::default(),
+            }),
+        }
+    }
+
+    /// A number no other registry of this process has.
+    #[cfg_attr(not(feature = "reqwest"), allow(dead_code))]
+    pub(crate) fn id(&self) -> u64 {
+        self.inner.id
+    }
+
+    /// A handle that does not keep the registry alive.
+    #[cfg_attr(not(feature = "reqwest"), allow(dead_code))]
+    pub(crate) fn downgrade(&self) -> WeakRegistry {
+        WeakRegistry(Arc::downgrade(&self.inner))
     }
 
     /// The process-wide registry used by the free functions and by connectors that
@@ -200,32 +219,46 @@ impl Registry {
         mounts.push(mount.clone());
         // Longest prefix first; the host-wide mount (no prefix) last.
         mounts.sort_by_key(|m| std::cmp::Reverse(m.target.path_prefix().map_or(0, str::len)));
-        Ok(Intercept {
-            registry: self.clone(),
-            mount,
-        })
+        Ok(Intercept::new(self.clone(), mount))
     }
 
     /// Removes the mount `id` from `key`; when the host has no mount left, removes it
     /// and closes the connections opened to it.
-    fn remove_id(&self, key: &str, id: u64) -> bool {
-        let mut hosts = self
-            .inner
-            .hosts
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        let Some(host) = hosts.get(key).cloned() else {
-            return false;
+    pub(crate) fn remove_id(&self, key: &str, id: u64) -> bool {
+        let (removed, acking) = {
+            let mut hosts = self
+                .inner
+                .hosts
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
+            let Some(host) = hosts.get(key).cloned() else {
+                return false;
+            };
+            let mut mounts = host.mounts.write().unwrap_or_else(PoisonError::into_inner);
+            let before = mounts.len();
+            mounts.retain(|m| m.id != id);
+            let removed = mounts.len() != before;
+            let mut acking = Vec::new();
+            if mounts.is_empty() {
+                hosts.remove(key);
+                acking = host.close();
+            }
+            (removed, acking)
         };
-        let mut mounts = host.mounts.write().unwrap_or_else(PoisonError::into_inner);
-        let before = mounts.len();
-        mounts.retain(|m| m.id != id);
-        let removed = mounts.len() != before;
-        if mounts.is_empty() {
-            hosts.remove(key);
-            host.close();
-        }
+        // Outside the locks: connections that must act on the removal (the reqwest
+        // gateway's, which tell their client to reconnect) do so before this returns.
+        route::wait_acked(&acking);
         removed
+    }
+
+    /// A route for a connection that carries requests to `authority` from outside the
+    /// registry's own transport (the reqwest gateway): it turns stale when the
+    /// authority's last registration is removed, and the removal waits, briefly, for the
+    /// connection to [acknowledge](Route::ack) it. `None` if nothing is registered.
+    #[cfg_attr(not(feature = "reqwest"), allow(dead_code))]
+    pub(crate) fn watch(&self, authority: &str) -> Option<Route> {
+        let host = self.host(authority)?;
+        Some(host.attach(Route::acknowledging()))
     }
 
     /// Where a connection to `authority` goes: into a registered host, or through to
@@ -233,7 +266,7 @@ impl Registry {
     pub(crate) fn resolve(&self, authority: &str) -> Resolved {
         let hosts = self.hosts_read();
         if let Some(host) = hosts.get(authority) {
-            let route = host.attach();
+            let route = host.attach(Route::new());
             return Resolved::InMemory(host.clone(), route);
         }
         // Still under the hosts lock, so that a concurrent `add` either sees this route
@@ -242,7 +275,7 @@ impl Registry {
         let mut passthrough = self.passthrough();
         let routes = passthrough.entry(authority.to_owned()).or_default();
         routes.retain(|r| r.strong_count() > 0);
-        routes.push(Arc::downgrade(&route.0));
+        routes.push(route.downgrade());
         Resolved::PassThrough(route)
     }
 
@@ -263,6 +296,24 @@ impl Registry {
             .passthrough
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Default for Registry {
+    fn default() -> Registry {
+        Registry::new()
+    }
+}
+
+/// A [`Registry`] handle that does not keep it alive.
+#[derive(Clone)]
+#[cfg_attr(not(feature = "reqwest"), allow(dead_code))]
+pub(crate) struct WeakRegistry(Weak<Inner>);
+
+#[cfg_attr(not(feature = "reqwest"), allow(dead_code))]
+impl WeakRegistry {
+    pub(crate) fn upgrade(&self) -> Option<Registry> {
+        self.0.upgrade().map(|inner| Registry { inner })
     }
 }
 
@@ -334,24 +385,30 @@ impl Host {
     }
 
     /// A route for a new connection to this host; stale at once if the host is gone.
-    fn attach(&self) -> Route {
-        let route = Route::new();
+    fn attach(&self, route: Route) -> Route {
         let mut routes = self.routes.lock().unwrap_or_else(PoisonError::into_inner);
         if routes.closed {
-            route.0.mark_stale();
+            route.mark_stale();
         } else {
             routes.open.retain(|r| r.strong_count() > 0);
-            routes.open.push(Arc::downgrade(&route.0));
+            routes.open.push(route.downgrade());
         }
         route
     }
 
-    fn close(&self) {
+    /// Marks every route to this host stale; returns those whose connections must
+    /// acknowledge it.
+    fn close(&self) -> Vec<Arc<RouteState>> {
         let mut routes = self.routes.lock().unwrap_or_else(PoisonError::into_inner);
         routes.closed = true;
+        let mut acking = Vec::new();
         for route in routes.open.drain(..).filter_map(|r| r.upgrade()) {
             route.mark_stale();
+            if route.needs_ack() {
+                acking.push(route);
+            }
         }
+        acking
     }
 }
 
@@ -379,8 +436,20 @@ pub(crate) struct Mount {
 }
 
 impl Mount {
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
     pub(crate) fn target(&self) -> &Target {
         &self.target
+    }
+
+    pub(crate) fn hits(&self) -> u64 {
+        self.hits.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn requests(&self) -> Vec<LoggedRequest> {
+        self.log.snapshot()
     }
 
     pub(crate) fn label(&self) -> &Arc<str> {
@@ -395,195 +464,6 @@ impl Mount {
     pub(crate) fn hit(&self, entry: LoggedRequest) {
         self.hits.fetch_add(1, Ordering::Relaxed);
         self.log.push(entry);
-    }
-}
-
-/// The guard of a registration: dropping it removes the registration and closes the
-/// in-memory connections opened to it.
-///
-/// After the drop, a client holding a pooled connection to the target behaves as a
-/// fresh client would: its next request passes through to the real host, or is
-/// refused, per its connector's [`Policy`](crate::Policy).
-///
-/// # Examples
-///
-/// ```
-/// let svc = tower::service_fn(|_req| async {
-///     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
-/// });
-/// let guard = http_intercept::add("https://guard-example.test/v2", svc)?;
-/// assert_eq!(guard.url(), "https://guard-example.test/v2");
-/// assert_eq!(guard.hits(), 0);
-/// drop(guard);
-/// assert!(!http_intercept::Registry::global().contains("guard-example.test:443"));
-/// # Ok::<(), http_intercept::Error>(())
-/// ```
-#[must_use = "dropping the guard removes the intercept at once"]
-pub struct Intercept {
-    registry: Registry,
-    mount: Arc<Mount>,
-}
-
-impl Intercept {
-    /// A base URL for the target, without a trailing slash (`"https://api.test"`,
-    /// `"http://127.0.0.1:8080/prefix"`): append a path to make a request URL.
-    pub fn url(&self) -> String {
-        self.mount.target.url()
-    }
-
-    /// The target this guard keeps registered.
-    pub fn target(&self) -> &Target {
-        &self.mount.target
-    }
-
-    /// The number of requests the service has been given so far.
-    pub fn hits(&self) -> u64 {
-        self.mount.hits.load(Ordering::Relaxed)
-    }
-
-    /// The requests the service has been given, oldest first (the last 1024), with the
-    /// status it answered: print them with `{:#?}` when a test fails.
-    ///
-    /// # Examples
-    ///
-    /// ```no_run
-    /// # let guard = http_intercept::add_unique(tower::service_fn(|_req| async {
-    /// #     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
-    /// # }));
-    /// // ... after the code under test ran:
-    /// let seen = guard.requests();
-    /// assert_eq!(seen.len(), 1, "{seen:#?}");
-    /// assert_eq!(seen[0].method(), "POST");
-    /// assert_eq!(seen[0].uri().path(), "/users");
-    /// ```
-    pub fn requests(&self) -> Vec<LoggedRequest> {
-        self.mount.log.snapshot()
-    }
-
-    /// The registry this guard belongs to.
-    pub fn registry(&self) -> &Registry {
-        &self.registry
-    }
-}
-
-impl Drop for Intercept {
-    fn drop(&mut self) {
-        self.registry
-            .remove_id(&self.mount.target.authority(), self.mount.id);
-    }
-}
-
-impl fmt::Debug for Intercept {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Intercept")
-            .field("target", &self.mount.target.to_string())
-            .field("hits", &self.hits())
-            .finish()
-    }
-}
-
-/// Several guards held as one, as [`intercept!`](crate::intercept!) returns them.
-/// Dropping it removes every registration.
-#[must_use = "dropping the guards removes the intercepts at once"]
-#[derive(Debug, Default)]
-pub struct Intercepts {
-    guards: Vec<Intercept>,
-}
-
-impl Intercepts {
-    /// An empty set.
-    pub fn new() -> Intercepts {
-        Intercepts::default()
-    }
-
-    /// Adds a guard to the set.
-    pub fn push(&mut self, guard: Intercept) {
-        self.guards.push(guard);
-    }
-
-    /// The guards, in the order they were added.
-    pub fn iter(&self) -> std::slice::Iter<'_, Intercept> {
-        self.guards.iter()
-    }
-
-    /// The number of guards.
-    pub fn len(&self) -> usize {
-        self.guards.len()
-    }
-
-    /// Whether the set is empty.
-    pub fn is_empty(&self) -> bool {
-        self.guards.is_empty()
-    }
-}
-
-impl std::ops::Index<usize> for Intercepts {
-    type Output = Intercept;
-
-    fn index(&self, index: usize) -> &Intercept {
-        &self.guards[index]
-    }
-}
-
-impl<'a> IntoIterator for &'a Intercepts {
-    type Item = &'a Intercept;
-    type IntoIter = std::slice::Iter<'a, Intercept>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        self.guards.iter()
-    }
-}
-
-/// A connection's route: it turns stale when the registry no longer sends that
-/// connection's authority where it went when the connection opened.
-#[derive(Clone)]
-pub(crate) struct Route(Arc<RouteState>);
-
-pub(crate) struct RouteState {
-    stale: AtomicBool,
-    waker: AtomicWaker,
-}
-
-impl RouteState {
-    fn mark_stale(&self) {
-        self.stale.store(true, Ordering::Release);
-        self.waker.wake();
-    }
-}
-
-impl Route {
-    /// A route that only a registry can make stale; one no registry knows never is.
-    pub(crate) fn detached() -> Route {
-        Route::new()
-    }
-
-    fn new() -> Route {
-        Route(Arc::new(RouteState {
-            stale: AtomicBool::new(false),
-            waker: AtomicWaker::new(),
-        }))
-    }
-
-    /// Whether the route is stale; if not, `cx` is woken when it turns stale.
-    pub(crate) fn poll_stale(&self, cx: &mut Context<'_>) -> bool {
-        if self.0.stale.load(Ordering::Acquire) {
-            return true;
-        }
-        self.0.waker.register(cx.waker());
-        self.0.stale.load(Ordering::Acquire)
-    }
-
-    /// Whether the route is stale.
-    pub(crate) fn is_stale(&self) -> bool {
-        self.0.stale.load(Ordering::Acquire)
-    }
-}
-
-impl fmt::Debug for Route {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Route")
-            .field("stale", &self.is_stale())
-            .finish()
     }
 }
 

@@ -23,7 +23,8 @@ use tokio::io::DuplexStream;
 use crate::error::BoxError;
 use crate::error::{Error, Kind};
 use crate::log::LoggedRequest;
-use crate::registry::{strip_prefix, Host, Route};
+use crate::registry::{strip_prefix, Host};
+use crate::route::Route;
 use crate::service::{text_response, Abort, ResponseBody};
 use crate::target::Scheme;
 

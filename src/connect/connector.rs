@@ -14,7 +14,8 @@ use pin_project_lite::pin_project;
 
 use super::InterceptStream;
 use crate::error::{BoxError, Error, Kind};
-use crate::registry::{Host, Registry, Resolved, Route};
+use crate::registry::{Host, Registry, Resolved};
+use crate::route::Route;
 use crate::target::{uri_target, Scheme, Target};
 use crate::transport;
 

@@ -10,7 +10,7 @@ use hyper_util::client::legacy::connect::{Connected, Connection};
 use hyper_util::rt::TokioIo;
 use tokio::io::DuplexStream;
 
-use crate::registry::Route;
+use crate::route::Route;
 
 /// A connection made by a [`Connector`](super::Connector): either in memory, into a
 /// registered service, or the wrapped connector's own stream, passed through.

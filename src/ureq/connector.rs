@@ -177,7 +177,10 @@ impl ureq::unversioned::resolver::Resolver for Resolver {
                 // Never connected to: the connector serves this target in memory, or
                 // refuses it.
                 let mut addrs = self.empty();
-                addrs.push(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), target.port()));
+                addrs.push(SocketAddr::new(
+                    IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                    target.port(),
+                ));
                 return Ok(addrs);
             }
         }

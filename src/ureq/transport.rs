@@ -10,7 +10,8 @@ use hyper_util::rt::TokioIo;
 use ureq::unversioned::transport::{Buffers, LazyBuffers, NextTimeout, Transport};
 
 use crate::background;
-use crate::registry::{Host, Route};
+use crate::registry::Host;
+use crate::route::Route;
 use crate::target::Scheme;
 
 /// The client's end of a socket pair whose other end is served, on the background
@@ -36,8 +37,7 @@ impl InMemory {
         let serving_route = route.clone();
         background::handle().spawn(async move {
             if let Ok(io) = tokio::net::UnixStream::from_std(server) {
-                crate::transport::serve(TokioIo::new(io), host, scheme, Some(serving_route))
-                    .await;
+                crate::transport::serve(TokioIo::new(io), host, scheme, Some(serving_route)).await;
             }
         });
         Ok(InMemory {
@@ -94,7 +94,8 @@ impl Transport for InMemory {
 
     fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
         let timeout = check(timeout.for_read())?;
-        self.stream.set_read_timeout(timeout.not_zero().map(|d| *d))?;
+        self.stream
+            .set_read_timeout(timeout.not_zero().map(|d| *d))?;
         let input = self.buffers.input_append_buf();
         let amount = loop {
             match self.stream.read(input) {

@@ -1,0 +1,148 @@
+//! The guards that keep registrations in place: [`Intercept`] and [`Intercepts`].
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::log::LoggedRequest;
+use crate::registry::{Mount, Registry};
+use crate::target::Target;
+
+/// The guard of a registration: dropping it removes the registration and closes the
+/// in-memory connections opened to it.
+///
+/// After the drop, a client holding a pooled connection to the target behaves as a
+/// fresh client would: its next request passes through to the real host, or is
+/// refused, per its connector's [`Policy`](crate::Policy).
+///
+/// # Examples
+///
+/// ```
+/// let svc = tower::service_fn(|_req| async {
+///     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+/// });
+/// let guard = http_intercept::add("https://guard-example.test/v2", svc)?;
+/// assert_eq!(guard.url(), "https://guard-example.test/v2");
+/// assert_eq!(guard.hits(), 0);
+/// drop(guard);
+/// assert!(!http_intercept::Registry::global().contains("guard-example.test:443"));
+/// # Ok::<(), http_intercept::Error>(())
+/// ```
+#[must_use = "dropping the guard removes the intercept at once"]
+pub struct Intercept {
+    registry: Registry,
+    mount: Arc<Mount>,
+}
+
+impl Intercept {
+    pub(crate) fn new(registry: Registry, mount: Arc<Mount>) -> Intercept {
+        Intercept { registry, mount }
+    }
+
+    /// A base URL for the target, without a trailing slash (`"https://api.test"`,
+    /// `"http://127.0.0.1:8080/prefix"`): append a path to make a request URL.
+    pub fn url(&self) -> String {
+        self.mount.target().url()
+    }
+
+    /// The target this guard keeps registered.
+    pub fn target(&self) -> &Target {
+        self.mount.target()
+    }
+
+    /// The number of requests the service has been given so far.
+    pub fn hits(&self) -> u64 {
+        self.mount.hits()
+    }
+
+    /// The requests the service has been given, oldest first (the last 1024), with the
+    /// status it answered: print them with `{:#?}` when a test fails.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # let guard = http_intercept::add_unique(tower::service_fn(|_req| async {
+    /// #     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    /// # }));
+    /// // ... after the code under test ran:
+    /// let seen = guard.requests();
+    /// assert_eq!(seen.len(), 1, "{seen:#?}");
+    /// assert_eq!(seen[0].method(), "POST");
+    /// assert_eq!(seen[0].uri().path(), "/users");
+    /// ```
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.mount.requests()
+    }
+
+    /// The registry this guard belongs to.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+}
+
+impl Drop for Intercept {
+    fn drop(&mut self) {
+        self.registry
+            .remove_id(&self.mount.target().authority(), self.mount.id());
+    }
+}
+
+impl fmt::Debug for Intercept {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Intercept")
+            .field("target", &self.mount.target().to_string())
+            .field("hits", &self.hits())
+            .finish()
+    }
+}
+
+/// Several guards held as one, as [`intercept!`](crate::intercept!) returns them.
+/// Dropping it removes every registration.
+#[must_use = "dropping the guards removes the intercepts at once"]
+#[derive(Debug, Default)]
+pub struct Intercepts {
+    guards: Vec<Intercept>,
+}
+
+impl Intercepts {
+    /// An empty set.
+    pub fn new() -> Intercepts {
+        Intercepts::default()
+    }
+
+    /// Adds a guard to the set.
+    pub fn push(&mut self, guard: Intercept) {
+        self.guards.push(guard);
+    }
+
+    /// The guards, in the order they were added.
+    pub fn iter(&self) -> std::slice::Iter<'_, Intercept> {
+        self.guards.iter()
+    }
+
+    /// The number of guards.
+    pub fn len(&self) -> usize {
+        self.guards.len()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.guards.is_empty()
+    }
+}
+
+impl std::ops::Index<usize> for Intercepts {
+    type Output = Intercept;
+
+    fn index(&self, index: usize) -> &Intercept {
+        &self.guards[index]
+    }
+}
+
+impl<'a> IntoIterator for &'a Intercepts {
+    type Item = &'a Intercept;
+    type IntoIter = std::slice::Iter<'a, Intercept>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.guards.iter()
+    }
+}
