@@ -86,6 +86,8 @@ mod registry;
 mod route;
 mod service;
 mod target;
+#[cfg(feature = "tls")]
+mod tls;
 mod transport;
 
 #[cfg(feature = "record")]
@@ -110,6 +112,9 @@ pub use crate::service::{Abort, InterceptService, ERROR_HEADER};
 #[doc(hidden)]
 pub use crate::service::{BoxedService, HyperMarker, TowerMarker};
 pub use crate::target::{IntoTarget, Scheme, Target};
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+pub use crate::tls::ca_certificate_pem;
 pub use crate::transport::PathPrefix;
 
 /// Registers `service` for `target` in the global registry; see [`Registry::add`].

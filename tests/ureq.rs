@@ -27,10 +27,26 @@ fn runtime() -> tokio::runtime::Runtime {
 fn get_and_post_in_memory() {
     let api = http_intercept::add("http://get.ureq.test", echo()).unwrap();
     let agent = agent();
-    let body = read(agent.get("http://get.ureq.test/users?page=2").call().unwrap());
-    assert!(body.starts_with("GET http://get.ureq.test/users?page=2\nhost=get.ureq.test\n"), "{body}");
-    let body = read(agent.post("http://get.ureq.test/items").send("a posted body").unwrap());
-    assert!(body.starts_with("POST http://get.ureq.test/items\n"), "{body}");
+    let body = read(
+        agent
+            .get("http://get.ureq.test/users?page=2")
+            .call()
+            .unwrap(),
+    );
+    assert!(
+        body.starts_with("GET http://get.ureq.test/users?page=2\nhost=get.ureq.test\n"),
+        "{body}"
+    );
+    let body = read(
+        agent
+            .post("http://get.ureq.test/items")
+            .send("a posted body")
+            .unwrap(),
+    );
+    assert!(
+        body.starts_with("POST http://get.ureq.test/items\n"),
+        "{body}"
+    );
     assert!(body.ends_with("a posted body"), "{body}");
     assert_eq!(api.hits(), 2);
 }
@@ -38,7 +54,10 @@ fn get_and_post_in_memory() {
 #[test]
 fn https_needs_no_tls_and_the_host_need_not_resolve() {
     let url = "https://api.ureq.invalid/";
-    assert!(agent().get(url).call().is_err(), "the name does not resolve without an intercept");
+    assert!(
+        agent().get(url).call().is_err(),
+        "the name does not resolve without an intercept"
+    );
     let _api = http_intercept::add(url, fixed("secure, in memory")).unwrap();
     assert_eq!(read(agent().get(url).call().unwrap()), "secure, in memory");
 }
@@ -49,13 +68,23 @@ fn a_large_body_both_ways() {
     // reads all of it before answering (streaming it straight back would deadlock once
     // the socket buffers fill, as it would against a real server).
     let svc = tower::service_fn(|req: http::Request<hyper::body::Incoming>| async move {
-        let body = http_body_util::BodyExt::collect(req.into_body()).await?.to_bytes();
+        let body = http_body_util::BodyExt::collect(req.into_body())
+            .await?
+            .to_bytes();
         Ok::<_, hyper::Error>(http::Response::new(http_body_util::Full::new(body)))
     });
     let _g = http_intercept::add("large.ureq.test:80", svc).unwrap();
     let payload: Vec<u8> = (0..4 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
-    let mut res = agent().post("http://large.ureq.test/echo").send(&payload[..]).unwrap();
-    let echoed = res.body_mut().with_config().limit(u64::MAX).read_to_vec().unwrap();
+    let mut res = agent()
+        .post("http://large.ureq.test/echo")
+        .send(&payload[..])
+        .unwrap();
+    let echoed = res
+        .body_mut()
+        .with_config()
+        .limit(u64::MAX)
+        .read_to_vec()
+        .unwrap();
     assert!(echoed == payload, "the 4 MiB body came back byte for byte");
 }
 
@@ -70,10 +99,19 @@ fn unregistered_targets_pass_through_and_deny_names_the_target() {
     let deny = Connector::new()
         .with_policy(Policy::Deny)
         .into_agent(ureq::Agent::config_builder().build());
-    let err = deny.get("http://denied.ureq.test:8080/").call().unwrap_err();
+    let err = deny
+        .get("http://denied.ureq.test:8080/")
+        .call()
+        .unwrap_err();
     let message = err.to_string();
-    assert!(message.contains("no service is registered for denied.ureq.test:8080"), "{message}");
-    assert!(message.contains("http_intercept::add(\"http://denied.ureq.test:8080\""), "{message}");
+    assert!(
+        message.contains("no service is registered for denied.ureq.test:8080"),
+        "{message}"
+    );
+    assert!(
+        message.contains("http_intercept::add(\"http://denied.ureq.test:8080\""),
+        "{message}"
+    );
 }
 
 #[test]
@@ -96,11 +134,16 @@ fn route_changes_reach_pooled_connections() {
 #[test]
 fn an_isolated_registry() {
     let registry = Registry::new();
-    let _g = registry.add("isolated.ureq.test:80", fixed("isolated")).unwrap();
+    let _g = registry
+        .add("isolated.ureq.test:80", fixed("isolated"))
+        .unwrap();
     let agent = Connector::new()
         .with_registry(&registry)
         .into_agent(ureq::Agent::config_builder().build());
-    assert_eq!(read(agent.get("http://isolated.ureq.test/").call().unwrap()), "isolated");
+    assert_eq!(
+        read(agent.get("http://isolated.ureq.test/").call().unwrap()),
+        "isolated"
+    );
 }
 
 #[test]
@@ -128,7 +171,9 @@ fn a_panicking_service_answers_500() {
     });
     let _g = http_intercept::add("panics.ureq.test:80", svc).unwrap();
     let agent = http_intercept::ureq::agent_with(
-        ureq::Agent::config_builder().http_status_as_error(false).build(),
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build(),
     );
     let res = agent.get("http://panics.ureq.test/").call().unwrap();
     assert_eq!(res.status(), 500);
@@ -143,8 +188,16 @@ fn fifty_threads_share_one_agent() {
         .map(|i| {
             let agent = agent.clone();
             std::thread::spawn(move || {
-                let body = read(agent.get(&format!("http://threads.ureq.test/{i}")).call().unwrap());
-                assert!(body.starts_with(&format!("GET http://threads.ureq.test/{i}\n")), "{body}");
+                let body = read(
+                    agent
+                        .get(&format!("http://threads.ureq.test/{i}"))
+                        .call()
+                        .unwrap(),
+                );
+                assert!(
+                    body.starts_with(&format!("GET http://threads.ureq.test/{i}\n")),
+                    "{body}"
+                );
             })
         })
         .collect();

@@ -1,1 +1,75 @@
-//! reqwest support, through an in-process loopback gateway.
+//! reqwest (async and blocking) support, through an in-process loopback gateway.
+//!
+//! reqwest has no public way to plug in a connector, so a client built with
+//! [`.intercept()`](ClientBuilderExt::intercept) sends its requests for registered
+//! targets to a small proxy that this crate runs inside the test process, on
+//! `127.0.0.1`, and everything else direct, exactly as without the crate:
+//!
+//! ```
+//! use http_intercept::reqwest::ClientBuilderExt;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! let svc = tower::service_fn(|req: http::Request<hyper::body::Incoming>| async move {
+//!     Ok::<_, std::convert::Infallible>(http::Response::new(format!("hello from {}", req.uri().path())))
+//! });
+//! let _api = http_intercept::add("https://api.reqwest-example.test", svc)?;
+//!
+//! let client = reqwest::Client::builder().intercept().build()?;
+//! let body = client.get("https://api.reqwest-example.test/users").send().await?.text().await?;
+//! assert_eq!(body, "hello from /users");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # How
+//!
+//! - The gateway starts on first use, once per process, on the crate's background
+//!   runtime; it works for clients on `#[tokio::test]` runtimes, multi-thread runtimes
+//!   and plain threads (`reqwest::blocking`). The registered services run there too,
+//!   so paused tokio time does not reach them on this path.
+//! - `http://` requests reach it as proxy requests; `https://` ones as a `CONNECT`
+//!   tunnel, whose TLS it terminates with a certificate for the requested host (names
+//!   and IP literals), signed by a CA made in memory for this process and trusted only
+//!   by clients built with `.intercept()`. No key or certificate is written to disk.
+//!   HTTP/2 (ALPN) and HTTP/1.1 both work.
+//! - It forwards each request in memory, through the crate's own
+//!   [`Connector`](crate::Connector), so services see what they see from any other
+//!   client (absolute URI, `Host`), over HTTP/1.1, with no proxy artefacts.
+//! - It is not an open proxy: requests without this process's proxy credentials get a
+//!   407, requests for targets that are not registered a 403.
+//! - After a guard is dropped, a client holding a pooled connection to its target
+//!   behaves as a fresh client would: it goes to the real host.
+//!
+//! # Costs and limits
+//!
+//! The path uses a loopback socket (reqwest to the gateway), so it costs more than the
+//! in-memory path of hyper-util clients; the README's performance table has the
+//! figures. The first `.intercept()` of a process makes the CA (tens of
+//! milliseconds). https to an IPv6 literal through any proxy fails inside reqwest
+//! 0.13 ("invalid server name"); IPv4 literals work. A client that already holds a
+//! pooled direct connection to a host keeps using it after the host is registered:
+//! register before the client first talks to the host. A user-set
+//! `ClientBuilder::retry` policy replaces reqwest's retries of refused HTTP/2 streams
+//! that the gateway relies on after a guard is dropped.
+
+mod client;
+mod forward;
+mod gateway;
+mod tunnel;
+
+pub use self::client::ClientBuilderExt;
+
+use crate::registry::Registry;
+
+/// The gateway's proxy URL, with the credentials for the targets of `registry`, for
+/// clients that are not reqwest but take a proxy (a subprocess's `HTTPS_PROXY`, curl's
+/// `--proxy`): `http://registry-N:SECRET@127.0.0.1:PORT`. Starts the gateway.
+///
+/// Such a client must also trust [`ca_certificate_pem`](crate::ca_certificate_pem) for
+/// `https://` targets.
+pub fn proxy_url(registry: &Registry) -> String {
+    let (user, password) = gateway::credentials(registry);
+    let url = gateway::gateway().url();
+    url.replacen("http://", &format!("http://{user}:{password}@"), 1)
+}

@@ -9,7 +9,8 @@
 //! - [`Request`], [`ResponseBuilder`] and [`IntoReply`] are what handlers work with;
 //!   [`Stash`] is state shared across requests; [`RawWriter`] writes bytes straight to
 //!   an HTTP/1.1 connection.
-//! - [`serve`] binds `127.0.0.1` with an ephemeral port and returns a [`Server`] guard.
+//! - [`serve`] binds `127.0.0.1` with an ephemeral port and returns a [`Server`] guard;
+//!   `serve_tls` (feature `tls`) does the same over HTTPS.
 //!
 //! # Examples
 //!
@@ -34,10 +35,12 @@
 //! # }
 //! ```
 //!
-//! # Not yet
+//! # TLS
 //!
-//! TLS serving on sockets (`serve_tls`, with a certificate from the crate's in-memory
-//! CA) comes with that CA. In memory, `https://` targets need no TLS.
+//! With the `tls` feature, [`serve_tls`] serves over HTTPS with a certificate from the
+//! crate's in-memory CA, whose certificate [`ca_certificate_pem`](crate::ca_certificate_pem)
+//! exports for a browser or a subprocess to trust. In memory, `https://` targets need
+//! no TLS.
 
 mod asis;
 mod body;
@@ -57,5 +60,7 @@ pub use self::body::{Body, Response};
 pub use self::files::{Files, ResponseFuture};
 pub use self::handler::{IntoReply, Request, ResponseBuilder};
 pub use self::raw::RawWriter;
+#[cfg(feature = "tls")]
+pub use self::serve::serve_tls;
 pub use self::serve::{serve, serve_listener, Server};
 pub use self::stash::{Stash, StashError};

@@ -65,11 +65,61 @@ pub fn serve_listener<S, M>(listener: TcpListener, service: S) -> io::Result<Ser
 where
     S: InterceptService<M>,
 {
+    start(listener, service, None)
+}
+
+/// Serves `service` over HTTPS (HTTP/1.1 and HTTP/2 by ALPN) on `127.0.0.1` with an
+/// ephemeral port, until the returned guard is dropped, with a certificate for
+/// `127.0.0.1` and `localhost` signed by the crate's in-memory CA: give
+/// [`ca_certificate_pem`](crate::ca_certificate_pem) to the client (a browser, a
+/// subprocess); reqwest clients built with `.intercept()` trust it already.
+///
+/// Otherwise as [`serve`].
+///
+/// # Errors
+///
+/// Returns the error of binding the socket, of making the certificate, or of starting
+/// the server's thread.
+///
+/// # Examples
+///
+/// ```
+/// use http_intercept::server::{serve_tls, Files};
+///
+/// let server = serve_tls(Files::new("tests/www"))?;
+/// assert!(server.url().starts_with("https://127.0.0.1:"));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+pub fn serve_tls<S, M>(service: S) -> io::Result<Server>
+where
+    S: InterceptService<M>,
+{
+    let config =
+        crate::tls::server_config_for(&["127.0.0.1", "localhost"]).map_err(io::Error::other)?;
+    start(TcpListener::bind(("127.0.0.1", 0))?, service, Some(config))
+}
+
+#[cfg(feature = "tls")]
+type TlsConfig = std::sync::Arc<rustls::ServerConfig>;
+#[cfg(not(feature = "tls"))]
+type TlsConfig = std::convert::Infallible;
+
+fn start<S, M>(listener: TcpListener, service: S, tls: Option<TlsConfig>) -> io::Result<Server>
+where
+    S: InterceptService<M>,
+{
     let addr = listener.local_addr()?;
     listener.set_nonblocking(true)?;
+    let scheme = if tls.is_some() {
+        Scheme::Https
+    } else {
+        Scheme::Http
+    };
     let registry = Registry::new();
     let guard = registry
-        .add(addr.to_string().as_str(), service)
+        .add(format!("{}://{addr}", scheme.as_str()), service)
         .map_err(io::Error::other)?;
     let host = registry
         .host(&guard.target().authority())
@@ -98,13 +148,7 @@ where
                         None => return,
                         Some(Ok((stream, _))) => {
                             let _ = stream.set_nodelay(true);
-                            let io = TokioIo::new(stream);
-                            tokio::spawn(crate::transport::serve(
-                                io,
-                                host.clone(),
-                                Scheme::Http,
-                                None,
-                            ));
+                            tokio::spawn(serve_stream(stream, host.clone(), tls.clone()));
                         }
                         // Out of file descriptors and the like: try again later.
                         Some(Err(_)) => tokio::task::yield_now().await,
@@ -115,9 +159,31 @@ where
         })?;
     Ok(Server {
         addr,
+        scheme,
         shutdown: Some(shutdown),
         thread: Some(thread),
     })
+}
+
+/// Serves one accepted connection, after the TLS handshake when there is one.
+async fn serve_stream(
+    stream: tokio::net::TcpStream,
+    host: std::sync::Arc<crate::registry::Host>,
+    tls: Option<TlsConfig>,
+) {
+    match tls {
+        None => crate::transport::serve(TokioIo::new(stream), host, Scheme::Http, None).await,
+        #[cfg(feature = "tls")]
+        Some(config) => {
+            // A failed handshake (a client that does not trust the CA) ends the
+            // connection; there is nobody else to tell.
+            if let Ok(stream) = tokio_rustls::TlsAcceptor::from(config).accept(stream).await {
+                crate::transport::serve(TokioIo::new(stream), host, Scheme::Https, None).await;
+            }
+        }
+        #[cfg(not(feature = "tls"))]
+        Some(never) => match never {},
+    }
 }
 
 /// A server started by [`serve`]: dropping it (or [`shutdown`](Server::shutdown))
@@ -125,6 +191,7 @@ where
 #[must_use = "dropping the server shuts it down at once"]
 pub struct Server {
     addr: SocketAddr,
+    scheme: Scheme,
     shutdown: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -140,9 +207,10 @@ impl Server {
         self.addr.port()
     }
 
-    /// Its base URL, without a trailing slash: `http://127.0.0.1:<port>`.
+    /// Its base URL, without a trailing slash: `http://127.0.0.1:<port>`, or
+    /// `https://` from [`serve_tls`](crate::server::serve_tls).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme.as_str(), self.addr)
     }
 
     /// Stops the server and waits until its socket and connections are closed; the

@@ -1,0 +1,131 @@
+//! `.intercept()` for reqwest's async and blocking client builders.
+
+use base64::Engine as _;
+use hyper_util::client::proxy::matcher::{Intercept as ProxyHit, Matcher};
+use reqwest::{Proxy, Url};
+
+use super::gateway::{credentials, gateway};
+use crate::registry::Registry;
+use crate::target::uri_target;
+
+/// Routes a reqwest client's requests for registered targets into their services.
+///
+/// Implemented for `reqwest::ClientBuilder` and `reqwest::blocking::ClientBuilder`.
+/// It adds, in this order:
+///
+/// 1. a `Proxy::custom` that sends requests for targets registered at the time of the
+///    request to the crate's loopback gateway, with credentials only this process
+///    knows, and everything else direct;
+/// 2. the system proxies (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`), which
+///    reqwest would otherwise drop once any proxy is added;
+/// 3. trust in the process's in-memory CA, on top of the usual roots, for the
+///    certificates the gateway presents for `https://` targets.
+///
+/// reqwest uses the first proxy that matches, in the order they were added: call
+/// `.intercept()` before a `.proxy(...)` of your own, which then applies to everything
+/// that is not intercepted (with `HTTP_PROXY` set, the environment's proxy comes
+/// before yours).
+///
+/// # Examples
+///
+/// ```no_run
+/// use http_intercept::reqwest::ClientBuilderExt;
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let client = reqwest::Client::builder().intercept().build()?;
+/// let blocking = reqwest::blocking::Client::builder().intercept().build()?;
+/// # drop((client, blocking));
+/// # Ok(())
+/// # }
+/// ```
+pub trait ClientBuilderExt: sealed::Sealed + Sized {
+    /// Intercepts the targets registered in [`Registry::global`], checked per request:
+    /// targets registered after the client was built are intercepted too.
+    fn intercept(self) -> Self {
+        self.intercept_with(Registry::global())
+    }
+
+    /// Intercepts the targets registered in `registry`.
+    fn intercept_with(self, registry: &Registry) -> Self;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for reqwest::ClientBuilder {}
+    impl Sealed for reqwest::blocking::ClientBuilder {}
+}
+
+impl ClientBuilderExt for reqwest::ClientBuilder {
+    fn intercept_with(self, registry: &Registry) -> Self {
+        self.proxy(gateway_proxy(registry))
+            .proxy(system_proxy())
+            .tls_certs_merge([ca_certificate()])
+    }
+}
+
+impl ClientBuilderExt for reqwest::blocking::ClientBuilder {
+    fn intercept_with(self, registry: &Registry) -> Self {
+        self.proxy(gateway_proxy(registry))
+            .proxy(system_proxy())
+            .tls_certs_merge([ca_certificate()])
+    }
+}
+
+/// The gateway for targets registered in `registry`, nothing for the rest. reqwest
+/// calls this with `scheme://host[:port]` when it decides on proxy credentials for an
+/// `http://` request and when it opens a new connection.
+fn gateway_proxy(registry: &Registry) -> Proxy {
+    let weak = registry.downgrade();
+    let (user, password) = credentials(registry);
+    Proxy::custom(move |url: &Url| {
+        let registry = weak.upgrade()?;
+        let uri: http::Uri = url.as_str().parse().ok()?;
+        let target = uri_target(&uri)?;
+        registry
+            .host(&target.authority())
+            .map(|_| gateway().url().to_owned())
+    })
+    // Sent both on absolute-form `http://` requests and on the CONNECT of tunnels.
+    .basic_auth(&user, password)
+}
+
+/// reqwest's automatic system proxy, which it drops once any proxy is added and has no
+/// public constructor for, rebuilt from the matcher reqwest itself uses. Like reqwest,
+/// it reads the environment once, when the client is configured.
+fn system_proxy() -> Proxy {
+    let matcher = Matcher::from_system();
+    Proxy::custom(move |url: &Url| {
+        let uri: http::Uri = url.as_str().parse().ok()?;
+        matcher.intercept(&uri).map(|hit| proxy_url(&hit))
+    })
+}
+
+/// A matcher hit as a proxy URL reqwest accepts, its credentials put back in.
+fn proxy_url(hit: &ProxyHit) -> String {
+    let uri = hit.uri().to_string();
+    let Ok(mut url) = Url::parse(&uri) else {
+        return uri;
+    };
+    let credentials = match hit.basic_auth() {
+        Some(basic) => basic
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Basic "))
+            .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
+            .and_then(|raw| String::from_utf8(raw).ok())
+            .and_then(|s| s.split_once(':').map(|(u, p)| (u.to_owned(), p.to_owned()))),
+        None => hit.raw_auth().map(|(u, p)| (u.to_owned(), p.to_owned())),
+    };
+    if let Some((user, password)) = credentials {
+        let _ = url.set_username(&user);
+        let _ = url.set_password(Some(&password));
+    }
+    url.into()
+}
+
+/// The process's CA as a reqwest certificate (made on first use: tens of milliseconds,
+/// once).
+fn ca_certificate() -> reqwest::Certificate {
+    reqwest::Certificate::from_der(&crate::tls::ca_cert_der())
+        .expect("http-intercept: its own CA certificate parses")
+}

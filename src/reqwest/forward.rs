@@ -1,0 +1,255 @@
+//! Forwarding what the gateway receives: rewritten to what an origin server sees, and
+//! sent in memory through the crate's own [`Connector`], or, for a request that arrives
+//! after its target was removed, answered as a fresh client's would be.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::uri::Authority;
+use http::{Request, Response, StatusCode, Uri, Version};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Empty, Full};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+
+use crate::connect::{Connector, Policy};
+use crate::registry::Registry;
+use crate::target::{uri_target, Scheme};
+
+/// The body of every response the gateway gives.
+pub(super) type Body = BoxBody<Bytes, hyper::Error>;
+
+type InMemoryClient = Client<Connector, Incoming>;
+
+/// The gateway's HTTP clients: one per registry, through the crate's [`Connector`]
+/// (pooled in-memory connections into the registered services), and one to the real
+/// network for late requests.
+#[derive(Default)]
+pub(super) struct Forwarders {
+    in_memory: Mutex<HashMap<u64, InMemoryClient>>,
+    real: Mutex<Option<Client<HttpConnector, Incoming>>>,
+}
+
+impl Forwarders {
+    fn client(&self, registry: &Registry) -> InMemoryClient {
+        let mut clients = self
+            .in_memory
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        clients
+            .entry(registry.id())
+            .or_insert_with(|| {
+                // Deny: a target removed meanwhile must not reach the network from here.
+                let connector = Connector::new()
+                    .with_registry(registry)
+                    .with_policy(Policy::Deny);
+                Client::builder(TokioExecutor::new()).build(connector)
+            })
+            .clone()
+    }
+
+    fn real(&self) -> Client<HttpConnector, Incoming> {
+        let mut real = self.real.lock().unwrap_or_else(PoisonError::into_inner);
+        real.get_or_insert_with(|| {
+            let mut http = HttpConnector::new();
+            http.set_nodelay(true);
+            Client::builder(TokioExecutor::new())
+                .pool_max_idle_per_host(0)
+                .build(http)
+        })
+        .clone()
+    }
+
+    /// Sends `req` for `authority` into the service registered for it.
+    pub(super) async fn forward(
+        &self,
+        req: Request<Incoming>,
+        registry: &Registry,
+        authority: &str,
+        scheme: Scheme,
+    ) -> Response<Body> {
+        let Some(req) = to_origin_request(req, authority, scheme) else {
+            return text(StatusCode::BAD_REQUEST, "bad request target");
+        };
+        match self.client(registry).request(req).await {
+            Ok(res) => response_from(res),
+            Err(e) => text(
+                StatusCode::BAD_GATEWAY,
+                &format!(
+                    "the intercepted service for {authority} failed: {}",
+                    crate::service::error_chain(&e)
+                ),
+            ),
+        }
+    }
+}
+
+/// Answers a request for an authority whose registration was removed while the client
+/// held this connection in its pool.
+///
+/// reqwest keys its pool by target, not by proxy: after the removal its next request
+/// for the target still comes down the pooled gateway connection (in absolute form
+/// without credentials, or inside the tunnel). Closing HTTP/1.1 connections at the
+/// removal would not prevent that: a client that writes its next request before its
+/// runtime noticed the close gets an `IncompleteMessage` error nobody retries. So:
+///
+/// - HTTP/2: the connection sent a GOAWAY at the removal; the stream is refused, and
+///   reqwest retries it on a new connection, which goes direct.
+/// - HTTP/1.1, `http://`: this one request goes to the real host from here, then the
+///   connection closes; the next one connects afresh, direct. (Best effort: this leg
+///   ignores the client's own proxies, DNS overrides and timeouts.)
+/// - HTTP/1.1 inside a tunnel (`https://` with `http1_only`): a 503 that says why, and
+///   the connection closes; the next request goes direct.
+pub(super) async fn late(
+    req: Request<Incoming>,
+    authority: &str,
+    scheme: Scheme,
+    forwarders: &Forwarders,
+) -> Result<Response<Body>, h2::Error> {
+    if req.version() == Version::HTTP_2 {
+        return Err(h2::Reason::REFUSED_STREAM.into());
+    }
+    let mut res = match scheme {
+        Scheme::Http => match to_origin_request(req, authority, scheme) {
+            Some(req) => match forwarders.real().request(req).await {
+                Ok(res) => response_from(res),
+                Err(e) => text(
+                    StatusCode::BAD_GATEWAY,
+                    &format!(
+                        "{authority} is no longer intercepted, and the real host failed: {}",
+                        crate::service::error_chain(&e)
+                    ),
+                ),
+            },
+            None => text(StatusCode::BAD_REQUEST, "bad request target"),
+        },
+        Scheme::Https => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &format!(
+                "{authority} stopped being intercepted while this connection was pooled; \
+                 the next request goes to the real host"
+            ),
+        ),
+    };
+    res.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    Ok(res)
+}
+
+/// The request an origin server gets: proxy and hop-by-hop headers removed, a `Host`
+/// header, HTTP/1.1, and an absolute URI (the in-memory client's pool key; it writes
+/// origin form on the wire) whose authority is the one the client wrote.
+fn to_origin_request(
+    req: Request<Incoming>,
+    authority: &str,
+    scheme: Scheme,
+) -> Option<Request<Incoming>> {
+    let (mut parts, body) = req.into_parts();
+    strip_hop_by_hop(&mut parts.headers);
+    // The authority as the client wrote it (default port left out), if it is the one
+    // this request is routed to; inside a tunnel `Host` cannot re-route.
+    let written = parts
+        .uri
+        .authority()
+        .cloned()
+        .or_else(|| {
+            let host = parts.headers.get(header::HOST)?;
+            Authority::try_from(host.as_bytes()).ok()
+        })
+        .filter(|written| {
+            let uri = format!("{}://{written}/", scheme.as_str());
+            uri.parse::<Uri>()
+                .ok()
+                .and_then(|uri| uri_target(&uri))
+                .is_some_and(|t| t.authority() == authority)
+        });
+    let written = match written {
+        Some(written) => written,
+        None => Authority::try_from(authority).ok()?,
+    };
+    if !parts.headers.contains_key(header::HOST) {
+        if let Ok(host) = HeaderValue::from_str(written.as_str()) {
+            parts.headers.insert(header::HOST, host);
+        }
+    }
+    parts.version = Version::HTTP_11;
+    parts.uri = Uri::builder()
+        .scheme(scheme.as_str())
+        .authority(written)
+        .path_and_query(parts.uri.path_and_query().map_or("/", |p| p.as_str()))
+        .build()
+        .ok()?;
+    Some(Request::from_parts(parts, body))
+}
+
+fn response_from(res: Response<Incoming>) -> Response<Body> {
+    let (mut parts, body) = res.into_parts();
+    strip_hop_by_hop(&mut parts.headers);
+    Response::from_parts(parts, body.boxed())
+}
+
+/// Removes the headers that describe the client-to-proxy hop rather than the request
+/// (RFC 9110, 7.6.1), and those the `Connection` header names.
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+        .collect();
+    for name in named {
+        headers.remove(name);
+    }
+    for name in [
+        header::CONNECTION,
+        header::PROXY_AUTHORIZATION,
+        HeaderName::from_static("proxy-connection"),
+        HeaderName::from_static("keep-alive"),
+        header::TE,
+        header::TRAILER,
+        header::TRANSFER_ENCODING,
+        header::UPGRADE,
+    ] {
+        headers.remove(name);
+    }
+}
+
+pub(super) fn empty() -> Body {
+    Empty::new().map_err(|never| match never {}).boxed()
+}
+
+/// A plain-text answer of the gateway itself.
+pub(super) fn text(status: StatusCode, message: &str) -> Response<Body> {
+    let body = Full::new(Bytes::from(format!("http-intercept gateway: {message}\n")));
+    let mut res = Response::new(body.map_err(|never| match never {}).boxed());
+    *res.status_mut() = status;
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    res
+}
+
+pub(super) fn proxy_auth_required() -> Response<Body> {
+    let mut res = text(
+        StatusCode::PROXY_AUTHENTICATION_REQUIRED,
+        "proxy credentials required: this gateway serves only clients built with .intercept()",
+    );
+    res.headers_mut().insert(
+        header::PROXY_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"http-intercept\""),
+    );
+    res
+}
+
+pub(super) fn not_intercepted(authority: &str) -> Response<Body> {
+    text(
+        StatusCode::FORBIDDEN,
+        &format!("{authority} is not intercepted; this gateway only serves registered targets"),
+    )
+}

@@ -1,0 +1,346 @@
+//! The loopback gateway: the HTTP proxy reqwest is pointed at, through
+//! `Proxy::custom`, for registered targets only.
+//!
+//! - Started once per process, on first use, on the crate's background runtime: a
+//!   server spawned on a `#[tokio::test]` current-thread runtime only answers while that
+//!   test awaits, and `reqwest::blocking` has no runtime at all.
+//! - Listens on `127.0.0.1:0`. Every local process can reach it, so it is not an open
+//!   proxy: each request and each `CONNECT` must carry `Proxy-Authorization: Basic`
+//!   with the random secret of this process (407 otherwise), and target a registered
+//!   authority (403 otherwise). The user name says which registry.
+//! - `http://` targets arrive as absolute-form requests (or, with HTTP/2 prior
+//!   knowledge, with `:scheme` and `:authority`); `https://` targets as `CONNECT
+//!   host:port`, whose tunnel is terminated here ([`super::tunnel`]).
+//! - Each request is rewritten to what an origin server sees and forwarded in memory
+//!   through the crate's own [`Connector`](crate::Connector) ([`super::forward`]).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::task::Poll;
+
+use base64::Engine as _;
+use http::header::{self, HeaderMap};
+use http::{Method, Request, Response, StatusCode, Uri, Version};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::Notify;
+use tokio::task::AbortHandle;
+
+use super::forward::{self, Body, Forwarders};
+use crate::registry::{Registry, WeakRegistry};
+use crate::route::Route;
+use crate::target::{normalize_host, Scheme};
+
+/// The gateway of this process, started on first use.
+pub(crate) struct Gateway {
+    url: String,
+    forwarders: Forwarders,
+}
+
+impl Gateway {
+    /// `http://127.0.0.1:PORT`: what `Proxy::custom` answers for registered targets.
+    pub(crate) fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+/// The gateway, started on first call.
+///
+/// # Panics
+///
+/// If no loopback port can be bound.
+pub(crate) fn gateway() -> &'static Gateway {
+    static GATEWAY: OnceLock<Gateway> = OnceLock::new();
+    GATEWAY.get_or_init(|| {
+        start().unwrap_or_else(|e| panic!("http-intercept: cannot start the reqwest gateway: {e}"))
+    })
+}
+
+fn start() -> std::io::Result<Gateway> {
+    // Bound here, so that the address is known before this returns.
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+    listener.set_nonblocking(true)?;
+    let addr: SocketAddr = listener.local_addr()?;
+    crate::background::handle().spawn(accept_loop(listener));
+    Ok(Gateway {
+        url: format!("http://{addr}"),
+        forwarders: Forwarders::default(),
+    })
+}
+
+async fn accept_loop(listener: std::net::TcpListener) {
+    let listener = match tokio::net::TcpListener::from_std(listener) {
+        Ok(listener) => listener,
+        Err(e) => panic!("http-intercept: the reqwest gateway cannot listen: {e}"),
+    };
+    loop {
+        let Ok((stream, _peer)) = listener.accept().await else {
+            // Out of file descriptors and the like: back off instead of spinning.
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(serve_connection(
+            stream,
+            Arc::new(ConnState::new(Leg::Proxy)),
+        ));
+    }
+}
+
+// ===== credentials =====
+
+/// The random proxy password of this process.
+fn secret() -> &'static str {
+    static SECRET: OnceLock<String> = OnceLock::new();
+    SECRET.get_or_init(|| {
+        let mut raw = [0u8; 24];
+        crate::tls::fill_random(&mut raw);
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+    })
+}
+
+/// The registries clients were built for, by the user name their credentials carry.
+fn registries() -> &'static Mutex<Vec<(u64, WeakRegistry)>> {
+    static REGISTRIES: OnceLock<Mutex<Vec<(u64, WeakRegistry)>>> = OnceLock::new();
+    REGISTRIES.get_or_init(Mutex::default)
+}
+
+/// The proxy credentials (user, password) for clients of `registry`.
+pub(crate) fn credentials(registry: &Registry) -> (String, &'static str) {
+    let mut known = registries().lock().unwrap_or_else(PoisonError::into_inner);
+    known.retain(|(_, weak)| weak.upgrade().is_some());
+    if !known.iter().any(|(id, _)| *id == registry.id()) {
+        known.push((registry.id(), registry.downgrade()));
+    }
+    (format!("registry-{}", registry.id()), secret())
+}
+
+/// The registry whose credentials `headers` carry, if they are this process's.
+fn authorized(headers: &HeaderMap) -> Option<Registry> {
+    let value = headers.get(header::PROXY_AUTHORIZATION)?.to_str().ok()?;
+    let encoded = value.strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    let (user, password) = decoded.split_once(':')?;
+    if !constant_time_eq(password.as_bytes(), secret().as_bytes()) {
+        return None;
+    }
+    let id: u64 = user.strip_prefix("registry-")?.parse().ok()?;
+    let known = registries().lock().unwrap_or_else(PoisonError::into_inner);
+    known
+        .iter()
+        .find(|(known_id, _)| *known_id == id)
+        .and_then(|(_, weak)| weak.upgrade())
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+// ===== client connections =====
+
+/// What a client connection to the gateway is.
+pub(super) enum Leg {
+    /// The TCP connection itself: proxy requests (absolute form, `CONNECT`).
+    Proxy,
+    /// Decrypted inside a `CONNECT` tunnel: origin requests, all for one authority of
+    /// one registry.
+    Tunnel {
+        registry: Registry,
+        authority: String,
+    },
+}
+
+/// Per client connection: the authorities it carried requests for (to answer a late
+/// request for one that was removed), and, over HTTP/2, the routes that shut the
+/// connection down gracefully when one is removed.
+pub(super) struct ConnState {
+    leg: Leg,
+    served: Mutex<Vec<(String, Option<AbortHandle>)>>,
+    /// Routes that went stale: acknowledged once the connection started shutting down.
+    stale: Mutex<Vec<Route>>,
+    shutdown: Notify,
+}
+
+impl ConnState {
+    pub(super) fn new(leg: Leg) -> ConnState {
+        ConnState {
+            leg,
+            served: Mutex::default(),
+            stale: Mutex::default(),
+            shutdown: Notify::new(),
+        }
+    }
+
+    /// Records that this connection carries requests for `authority`. Over HTTP/2,
+    /// also watches its registration: when it is removed the connection sends a GOAWAY
+    /// (so the client's next request opens a new connection, which goes direct), and
+    /// the removal waits for that. HTTP/1.1 connections are left open on purpose: see
+    /// `forward::late`.
+    fn watch(self: &Arc<Self>, registry: &Registry, authority: &str, version: Version) {
+        let mut served = self.served.lock().unwrap_or_else(PoisonError::into_inner);
+        if served.iter().any(|(a, _)| a == authority) {
+            return;
+        }
+        let task = (version == Version::HTTP_2)
+            .then(|| registry.watch(authority))
+            .flatten()
+            .map(|route| {
+                let state = Arc::downgrade(self);
+                tokio::spawn(async move {
+                    std::future::poll_fn(|cx| {
+                        if route.poll_stale(cx) {
+                            Poll::Ready(())
+                        } else {
+                            Poll::Pending
+                        }
+                    })
+                    .await;
+                    match state.upgrade() {
+                        Some(state) => {
+                            state
+                                .stale
+                                .lock()
+                                .unwrap_or_else(PoisonError::into_inner)
+                                .push(route);
+                            state.shutdown.notify_one();
+                        }
+                        None => route.ack(),
+                    }
+                })
+                .abort_handle()
+            });
+        served.push((authority.to_owned(), task));
+    }
+
+    /// Whether this connection carried requests for `authority` before.
+    fn served(&self, authority: &str) -> bool {
+        self.served
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .any(|(a, _)| a == authority)
+    }
+
+    fn ack_stale(&self) {
+        for route in self
+            .stale
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain(..)
+        {
+            route.ack();
+        }
+    }
+}
+
+impl Drop for ConnState {
+    fn drop(&mut self) {
+        let served = self
+            .served
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        for task in served.drain(..).filter_map(|(_, task)| task) {
+            task.abort();
+        }
+        self.ack_stale();
+    }
+}
+
+/// Serves one client connection (TCP, or TLS inside a tunnel), HTTP/1.1 or HTTP/2.
+pub(super) async fn serve_connection<I>(io: I, state: Arc<ConnState>)
+where
+    I: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let svc = {
+        let state = state.clone();
+        service_fn(move |req| handle(req, state.clone()))
+    };
+    let builder = auto::Builder::new(TokioExecutor::new());
+    // With upgrades: CONNECT hands the connection over to the tunnel. Boxed so that
+    // dropping it really closes the socket.
+    let mut conn = Box::pin(builder.serve_connection_with_upgrades(TokioIo::new(io), svc));
+    tokio::select! {
+        _ = conn.as_mut() => return,
+        () = state.shutdown.notified() => conn.as_mut().graceful_shutdown(),
+    }
+    // Poll once, so that hyper writes the GOAWAY before the removal is acknowledged.
+    let first = std::future::poll_fn(|cx| Poll::Ready(conn.as_mut().poll(cx))).await;
+    state.ack_stale();
+    if first.is_pending() {
+        let _ = conn.await;
+    }
+}
+
+/// The service of every client connection. Its error is an `h2::Error` so that a
+/// stream can be refused: hyper resets an HTTP/2 stream with the reason it finds.
+async fn handle(
+    req: Request<Incoming>,
+    state: Arc<ConnState>,
+) -> Result<Response<Body>, h2::Error> {
+    let forwarders = &gateway().forwarders;
+    match &state.leg {
+        Leg::Proxy => {
+            let target = absolute_http_authority(req.uri());
+            let Some(registry) = authorized(req.headers()) else {
+                // After its target was removed, a client reuses its pooled connection
+                // for it, without credentials: answer as the real host would.
+                if let Some(authority) = &target {
+                    if state.served(authority) {
+                        return forward::late(req, authority, Scheme::Http, forwarders).await;
+                    }
+                }
+                return Ok(forward::proxy_auth_required());
+            };
+            if req.method() == Method::CONNECT {
+                return Ok(super::tunnel::connect(req, registry));
+            }
+            let Some(authority) = target else {
+                return Ok(forward::text(
+                    StatusCode::BAD_REQUEST,
+                    "expected an absolute-form http:// proxy request",
+                ));
+            };
+            if registry.host(&authority).is_none() {
+                if state.served(&authority) {
+                    return forward::late(req, &authority, Scheme::Http, forwarders).await;
+                }
+                return Ok(forward::not_intercepted(&authority));
+            }
+            state.watch(&registry, &authority, req.version());
+            Ok(forwarders
+                .forward(req, &registry, &authority, Scheme::Http)
+                .await)
+        }
+        Leg::Tunnel {
+            registry,
+            authority,
+        } => {
+            // Every request in the tunnel is for the authority it was opened for,
+            // whatever `Host` says; no proxy credentials travel inside.
+            if registry.host(authority).is_none() {
+                return forward::late(req, authority, Scheme::Https, forwarders).await;
+            }
+            state.watch(registry, authority, req.version());
+            Ok(forwarders
+                .forward(req, registry, authority, Scheme::Https)
+                .await)
+        }
+    }
+}
+
+/// `host:port` of an absolute-form `http://` request target, as the registry keys it.
+fn absolute_http_authority(uri: &Uri) -> Option<String> {
+    if uri.scheme() != Some(&http::uri::Scheme::HTTP) {
+        return None;
+    }
+    let authority = uri.authority()?;
+    let host = normalize_host(authority.host()).ok()?;
+    Some(format!("{host}:{}", authority.port_u16().unwrap_or(80)))
+}
