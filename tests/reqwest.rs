@@ -528,7 +528,10 @@ fn real_tls_server() -> http_intercept::server::Server {
 #[tokio::test]
 async fn serve_tls_is_fetched_by_reqwest_over_h1_and_h2() {
     let server = real_tls_server();
-    for builder in [reqwest::Client::builder(), reqwest::Client::builder().http1_only()] {
+    for builder in [
+        reqwest::Client::builder(),
+        reqwest::Client::builder().http1_only(),
+    ] {
         let client = builder.intercept().build().unwrap();
         let url = format!("{}/", server.url());
         let (status, body) = get(&client, &url).await;
@@ -553,9 +556,16 @@ async fn dropping_the_guard_of_an_https_target_sends_the_pooled_h2_client_to_the
         let guard = http_intercept::add(server.addr().to_string().as_str(), describe()).unwrap();
         let res = client.get(&url).send().await.unwrap();
         assert_eq!(res.version(), reqwest::Version::HTTP_2);
-        assert!(res.text().await.unwrap().starts_with("uri: "), "round {round}");
+        assert!(
+            res.text().await.unwrap().starts_with("uri: "),
+            "round {round}"
+        );
         drop(guard);
         let (status, body) = get(&client, &url).await;
-        assert_eq!((status.as_u16(), body.as_str()), (200, "real tls server"), "round {round}");
+        assert_eq!(
+            (status.as_u16(), body.as_str()),
+            (200, "real tls server"),
+            "round {round}"
+        );
     }
 }
