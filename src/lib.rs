@@ -80,6 +80,8 @@ mod background;
 mod connect;
 mod error;
 mod guard;
+#[cfg(any(feature = "record", feature = "reqwest"))]
+mod hop;
 mod log;
 mod macros;
 mod registry;
@@ -160,7 +162,13 @@ where
 }
 
 /// The README's examples, run as doctests (they use every feature).
-#[cfg(all(doctest, feature = "record", feature = "server", feature = "ureq"))]
+#[cfg(all(
+    doctest,
+    feature = "record",
+    feature = "reqwest",
+    feature = "server",
+    feature = "ureq"
+))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 

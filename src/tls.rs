@@ -12,6 +12,9 @@
 //!   costs tens of ms), so it happens once, lazily: one CA key and one leaf key shared by all
 //!   leaf certificates. Minting a leaf for a new host is a single ECDSA signature.
 
+// With `tls` alone only the PEM export is used; the gateway and `serve_tls` use the rest.
+#![cfg_attr(not(any(feature = "reqwest", feature = "server")), allow(dead_code))]
+
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};

@@ -11,8 +11,8 @@ use http_body_util::{BodyExt, Full};
 use tower::ServiceExt;
 
 use super::interaction::{Interaction, Outcome};
-use super::proxy::strip_hop_by_hop;
 use crate::error::BoxError;
+use crate::hop::strip_hop_by_hop;
 
 /// Headers that change on every response, ignored by default.
 const VOLATILE: &[&str] = &[

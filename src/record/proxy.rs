@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{self, HeaderMap, HeaderName};
+use http::header::{self, HeaderMap};
 use http::uri::{Authority, Scheme};
 use http::{Request, Response, Uri};
 use http_body::Body;
@@ -23,6 +23,7 @@ use super::error::{Error, Kind};
 use super::future::ProxyFuture;
 use super::interaction::FailureKind;
 use crate::error::BoxError;
+use crate::hop::strip_hop_by_hop;
 
 type ProxyBody = UnsyncBoxBody<Bytes, BoxError>;
 type HttpClient = Client<HttpsConnector<HttpConnector>, ProxyBody>;
@@ -223,31 +224,6 @@ fn absolute(uri: &Uri, headers: &HeaderMap) -> Option<Uri> {
         parts.path_and_query = Some(http::uri::PathAndQuery::from_static("/"));
     }
     Uri::from_parts(parts).ok()
-}
-
-/// Removes the headers that belong to one connection, not to the message.
-pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    let listed: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
-        .collect();
-    for name in listed {
-        headers.remove(name);
-    }
-    for name in [
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-    ] {
-        headers.remove(name);
-    }
 }
 
 /// Tells connect, DNS and other failures apart.

@@ -1,0 +1,49 @@
+//! Hop-by-hop headers: those that describe one connection rather than the message, and
+//! that whoever forwards a message (the reqwest gateway, the recording proxy) drops.
+
+use http::header::{self, HeaderMap, HeaderName};
+
+/// Removes the hop-by-hop headers (RFC 9110, 7.6.1), the proxy's own
+/// (`Proxy-Authorization`, `Proxy-Connection`), and those the `Connection` header names.
+pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+        .collect();
+    for name in named {
+        headers.remove(name);
+    }
+    for name in [
+        header::CONNECTION,
+        header::PROXY_AUTHORIZATION,
+        HeaderName::from_static("proxy-connection"),
+        HeaderName::from_static("keep-alive"),
+        header::TE,
+        header::TRAILER,
+        header::TRANSFER_ENCODING,
+        header::UPGRADE,
+    ] {
+        headers.remove(name);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_listed_and_named_headers() {
+        let mut headers = HeaderMap::new();
+        headers.insert("connection", "keep-alive, x-session".parse().unwrap());
+        headers.insert("x-session", "1".parse().unwrap());
+        headers.insert("proxy-authorization", "Basic x".parse().unwrap());
+        headers.insert("transfer-encoding", "chunked".parse().unwrap());
+        headers.insert("content-type", "text/plain".parse().unwrap());
+        strip_hop_by_hop(&mut headers);
+        assert_eq!(headers.len(), 1);
+        assert!(headers.contains_key("content-type"));
+    }
+}
