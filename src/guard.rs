@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::log::LoggedRequest;
 use crate::registry::{Mount, Registry};
 use crate::target::Target;
+use crate::times::Times;
 
 /// The guard of a registration: dropping it removes the registration and closes the
 /// in-memory connections opened to it.
@@ -31,11 +32,74 @@ use crate::target::Target;
 pub struct Intercept {
     registry: Registry,
     mount: Arc<Mount>,
+    expected: Option<Times>,
 }
 
 impl Intercept {
     pub(crate) fn new(registry: Registry, mount: Arc<Mount>) -> Intercept {
-        Intercept { registry, mount }
+        Intercept {
+            registry,
+            mount,
+            expected: None,
+        }
+    }
+
+    /// Expects the service to have been given `times` requests when the guard is
+    /// dropped: an exact number or a range (`1`, `1..=3`, `2..`). If it was not, the
+    /// drop panics with a report that lists the requests it was given, unless the
+    /// thread is already panicking.
+    ///
+    /// Default: no expectation.
+    ///
+    /// # Examples
+    ///
+    /// ```should_panic
+    /// let svc = tower::service_fn(|_req| async {
+    ///     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    /// });
+    /// let guard = http_intercept::add("expect-example.test:80", svc)?.expect(1);
+    /// drop(guard); // panics: expected exactly 1 request, got 0
+    /// # Ok::<(), http_intercept::Error>(())
+    /// ```
+    pub fn expect(mut self, times: impl Into<Times>) -> Intercept {
+        self.expected = Some(times.into());
+        self
+    }
+
+    /// Checks the expectation set with [`expect`](Intercept::expect) now, instead of on
+    /// drop.
+    ///
+    /// # Panics
+    ///
+    /// If the service was not given the expected number of requests; the message lists
+    /// those it was given.
+    pub fn verify(&self) {
+        if let Some(report) = self.unmet() {
+            panic!("{report}");
+        }
+    }
+
+    /// The report of an unmet expectation, if any.
+    fn unmet(&self) -> Option<String> {
+        let expected = self.expected?;
+        let hits = self.hits();
+        if expected.contains(hits) {
+            return None;
+        }
+        let mut report = format!(
+            "http-intercept: the service for {} expected {expected}, got {hits}",
+            self.mount.target()
+        );
+        let seen = self.requests();
+        if seen.is_empty() {
+            report.push_str("; it was given none");
+        } else {
+            report.push_str("; it was given:");
+            for (i, request) in seen.iter().enumerate() {
+                report.push_str(&format!("\n{}. {request:?}", i + 1));
+            }
+        }
+        Some(report)
     }
 
     /// A base URL for the target, without a trailing slash (`"https://api.test"`,
@@ -83,6 +147,11 @@ impl Drop for Intercept {
     fn drop(&mut self) {
         self.registry
             .remove_id(&self.mount.target().authority(), self.mount.id());
+        if !std::thread::panicking() {
+            if let Some(report) = self.unmet() {
+                panic!("{report}");
+            }
+        }
     }
 }
 

@@ -88,6 +88,7 @@ mod registry;
 mod route;
 mod service;
 mod target;
+mod times;
 #[cfg(feature = "tls")]
 mod tls;
 mod transport;
@@ -114,6 +115,7 @@ pub use crate::service::{Abort, InterceptService, ERROR_HEADER};
 #[doc(hidden)]
 pub use crate::service::{BoxedService, HyperMarker, TowerMarker};
 pub use crate::target::{IntoTarget, Scheme, Target};
+pub use crate::times::Times;
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use crate::tls::ca_certificate_pem;

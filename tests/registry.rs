@@ -262,3 +262,44 @@ async fn the_guard_logs_what_the_service_saw() {
     let pretty = format!("{:#?}", seen[0]);
     assert!(pretty.contains("\n    x-trace: abc"), "{pretty}");
 }
+
+#[tokio::test]
+async fn an_expectation_met_passes_silently() {
+    let guard = http_intercept::add("met.expect.registry.test:80", fixed("x"))
+        .unwrap()
+        .expect(2);
+    for _ in 0..2 {
+        let _ = text(
+            client()
+                .request(get("http://met.expect.registry.test/"))
+                .await
+                .unwrap(),
+        )
+        .await;
+    }
+    guard.verify();
+    drop(guard);
+}
+
+#[tokio::test]
+async fn an_expectation_not_met_panics_on_drop_with_the_requests_seen() {
+    let guard = http_intercept::add("unmet.expect.registry.test:80", fixed("x"))
+        .unwrap()
+        .expect(2..);
+    let _ = text(
+        client()
+            .request(get("http://unmet.expect.registry.test/only"))
+            .await
+            .unwrap(),
+    )
+    .await;
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(guard))).unwrap_err();
+    let message = panic.downcast_ref::<String>().unwrap();
+    assert!(
+        message.starts_with(
+            "http-intercept: the service for unmet.expect.registry.test:80 expected at least 2 requests, got 1; it was given:\n1. GET http://unmet.expect.registry.test/only HTTP/1.1"
+        ),
+        "{message}"
+    );
+    assert!(!http_intercept::Registry::global().contains("unmet.expect.registry.test:80"));
+}
