@@ -20,14 +20,24 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     runtime.block_on(async {
         let client = reqwest::Client::builder().intercept().build()?;
         let res = client.get("https://api.example.com/async").send().await?;
-        println!("async:    {:?} {} {}", res.version(), res.status(), res.text().await?);
+        println!(
+            "async:    {:?} {} {}",
+            res.version(),
+            res.status(),
+            res.text().await?
+        );
         Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
     })?;
 
     // Blocking: from a plain thread.
     let client = reqwest::blocking::Client::builder().intercept().build()?;
     let res = client.get("https://api.example.com/blocking").send()?;
-    println!("blocking: {:?} {} {}", res.version(), res.status(), res.text()?);
+    println!(
+        "blocking: {:?} {} {}",
+        res.version(),
+        res.status(),
+        res.text()?
+    );
 
     println!("the service saw: {:#?}", api.requests());
     Ok(())
