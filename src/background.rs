@@ -1,26 +1,34 @@
 //! The process-wide background runtime, for the transports whose clients do not run the
-//! serving end themselves: reqwest's loopback gateway, blocking clients, real sockets.
+//! serving end themselves: reqwest's loopback gateway and blocking clients.
 
 use std::sync::OnceLock;
 
-use tokio::runtime::{Builder, Handle, Runtime};
+use tokio::runtime::{Builder, Handle};
 
-/// The background runtime, started on first use: one worker thread named
-/// `http-intercept`, with I/O and timers. It lives as long as the process.
+/// The background runtime, started on first use: a current-thread runtime, with I/O
+/// and timers, driven by its own thread named `http-intercept`, for the life of the
+/// process.
 ///
 /// A server spawned on a test's `current_thread` runtime only makes progress while that
 /// test awaits; one spawned here answers a blocking client, a client on another
-/// runtime, or another process, whatever the test is doing.
+/// runtime, or another process, whatever the test is doing. One thread with a
+/// current-thread scheduler wakes faster than a multi-thread runtime's worker.
+///
+/// # Panics
+///
+/// If the runtime or its thread cannot be started.
 pub(crate) fn handle() -> &'static Handle {
-    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
-    RUNTIME
-        .get_or_init(|| {
-            Builder::new_multi_thread()
-                .worker_threads(1)
-                .thread_name("http-intercept")
-                .enable_all()
-                .build()
-                .expect("http-intercept: cannot start its background tokio runtime")
-        })
-        .handle()
+    static HANDLE: OnceLock<Handle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let runtime = Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("http-intercept: cannot start its background tokio runtime");
+        let handle = runtime.handle().clone();
+        std::thread::Builder::new()
+            .name("http-intercept".into())
+            .spawn(move || runtime.block_on(std::future::pending::<()>()))
+            .expect("http-intercept: cannot start its background thread");
+        handle
+    })
 }

@@ -103,7 +103,8 @@ struct HostService {
     raw: crate::server::raw::RawConn,
 }
 
-type HostFuture = Pin<Box<dyn Future<Output = Result<Response<ResponseBody>, BoxError>> + Send>>;
+pub(crate) type HostFuture =
+    Pin<Box<dyn Future<Output = Result<Response<ResponseBody>, BoxError>> + Send>>;
 
 impl hyper::service::Service<Request<Incoming>> for HostService {
     type Response = Response<ResponseBody>;
@@ -112,37 +113,49 @@ impl hyper::service::Service<Request<Incoming>> for HostService {
     type Error = BoxError;
     type Future = HostFuture;
 
-    fn call(&self, mut req: Request<Incoming>) -> HostFuture {
-        normalize(&mut req, self.scheme, self.host.authority());
+    fn call(&self, req: Request<Incoming>) -> HostFuture {
         #[cfg(feature = "server")]
-        self.raw.attach(&mut req);
-        let path = req.uri().path();
-        let Some(mount) = self.host.mount_for(path) else {
-            let message = format!(
-                "http-intercept: nothing is mounted at {path} on {}; mounted path prefixes: {}",
-                self.host.authority(),
-                self.host.prefixes().join(", ")
-            );
-            let res = text_response(StatusCode::NOT_FOUND, "not-found", message);
-            return Box::pin(std::future::ready(Ok(res)));
+        let req = {
+            let mut req = req;
+            self.raw.attach(&mut req);
+            req
         };
-        if let Some(prefix) = mount.target().path_prefix() {
-            let prefix: Arc<str> = prefix.into();
-            strip_mount_prefix(&mut req, &prefix);
-            req.extensions_mut().insert(PathPrefix(prefix));
-        }
-        let entry = LoggedRequest::new(&req);
-        mount.hit(entry.clone());
-        let fut = mount.service().call_guarded(req, mount.label().clone());
-        Box::pin(async move {
-            let res = fut.await;
-            if res.extensions().get::<Abort>().is_some() {
-                return Err("http-intercept: the service aborted the exchange".into());
-            }
-            entry.answered(res.status());
-            Ok(res)
-        })
+        dispatch(&self.host, req, self.scheme)
     }
+}
+
+/// Hands one request to the mount of `host` that serves its path, as every transport
+/// does: normalised (see the crate docs), logged, counted, its mount's path prefix
+/// stripped; a 404 that says what is mounted when nothing serves the path. The error
+/// is only for [`Abort`].
+pub(crate) fn dispatch(host: &Host, mut req: Request<Incoming>, scheme: Scheme) -> HostFuture {
+    normalize(&mut req, scheme, host.authority());
+    let path = req.uri().path();
+    let Some(mount) = host.mount_for(path) else {
+        let message = format!(
+            "http-intercept: nothing is mounted at {path} on {}; mounted path prefixes: {}",
+            host.authority(),
+            host.prefixes().join(", ")
+        );
+        let res = text_response(StatusCode::NOT_FOUND, "not-found", message);
+        return Box::pin(std::future::ready(Ok(res)));
+    };
+    if let Some(prefix) = mount.target().path_prefix() {
+        let prefix: Arc<str> = prefix.into();
+        strip_mount_prefix(&mut req, &prefix);
+        req.extensions_mut().insert(PathPrefix(prefix));
+    }
+    let entry = LoggedRequest::new(&req);
+    mount.hit(entry.clone());
+    let fut = mount.service().call_guarded(req, mount.label().clone());
+    Box::pin(async move {
+        let res = fut.await;
+        if res.extensions().get::<Abort>().is_some() {
+            return Err("http-intercept: the service aborted the exchange".into());
+        }
+        entry.answered(res.status());
+        Ok(res)
+    })
 }
 
 /// Gives the request the absolute-form URI and the `Host` header described in the

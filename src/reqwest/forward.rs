@@ -1,91 +1,70 @@
-//! Forwarding what the gateway receives: rewritten to what an origin server sees, and
-//! sent in memory through the crate's own [`Connector`], or, for a request that arrives
-//! after its target was removed, answered as a fresh client's would be.
+//! Forwarding what the gateway receives: handed to the registered service the way every
+//! transport hands requests over, or, for a request that arrives after its target was
+//! removed, answered as a fresh client's would be.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::OnceLock;
 
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::uri::Authority;
 use http::{Request, Response, StatusCode, Uri, Version};
-use http_body_util::combinators::BoxBody;
+use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
-use crate::connect::{Connector, Policy};
+use crate::error::BoxError;
 use crate::hop::strip_hop_by_hop;
 use crate::registry::Registry;
 use crate::target::{uri_target, Scheme};
+use crate::transport;
 
 /// The body of every response the gateway gives.
-pub(super) type Body = BoxBody<Bytes, hyper::Error>;
+pub(super) type Body = UnsyncBoxBody<Bytes, BoxError>;
 
-type InMemoryClient = Client<Connector, Incoming>;
-
-/// The gateway's HTTP clients: one per registry, through the crate's [`Connector`]
-/// (pooled in-memory connections into the registered services), and one to the real
-/// network for late requests.
-#[derive(Default)]
-pub(super) struct Forwarders {
-    in_memory: Mutex<HashMap<u64, InMemoryClient>>,
-    real: Mutex<Option<Client<HttpConnector, Incoming>>>,
+/// Hands `req`, meant for `authority`, to the service registered for it in `registry`,
+/// directly: no second HTTP exchange, so the service sees the HTTP version the client
+/// spoke to the gateway. The proxy's own headers are removed first.
+pub(super) async fn forward(
+    req: Request<Incoming>,
+    registry: &Registry,
+    authority: &str,
+    scheme: Scheme,
+) -> Result<Response<Body>, h2::Error> {
+    let Some(host) = registry.host(authority) else {
+        return Ok(not_intercepted(authority));
+    };
+    let (mut parts, body) = req.into_parts();
+    strip_hop_by_hop(&mut parts.headers);
+    match transport::dispatch(&host, Request::from_parts(parts, body), scheme).await {
+        Ok(res) => {
+            let (mut parts, body) = res.into_parts();
+            strip_hop_by_hop(&mut parts.headers);
+            Ok(Response::from_parts(parts, body))
+        }
+        // The service aborted (`http_intercept::Abort`): hyper closes the connection
+        // (HTTP/1.1) or resets the stream (HTTP/2), as for an in-memory client.
+        Err(_) => Err(h2::Reason::INTERNAL_ERROR.into()),
+    }
 }
 
-impl Forwarders {
-    fn client(&self, registry: &Registry) -> InMemoryClient {
-        let mut clients = self
-            .in_memory
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        clients
-            .entry(registry.id())
-            .or_insert_with(|| {
-                // Deny: a target removed meanwhile must not reach the network from here.
-                let connector = Connector::new()
-                    .with_registry(registry)
-                    .with_policy(Policy::Deny);
-                Client::builder(TokioExecutor::new()).build(connector)
-            })
-            .clone()
-    }
+/// The gateway's client to the real network, for late `http://` requests.
+#[derive(Default)]
+pub(super) struct RealNetwork {
+    client: OnceLock<Client<HttpConnector, Incoming>>,
+}
 
-    fn real(&self) -> Client<HttpConnector, Incoming> {
-        let mut real = self.real.lock().unwrap_or_else(PoisonError::into_inner);
-        real.get_or_insert_with(|| {
+impl RealNetwork {
+    fn client(&self) -> &Client<HttpConnector, Incoming> {
+        self.client.get_or_init(|| {
             let mut http = HttpConnector::new();
             http.set_nodelay(true);
             Client::builder(TokioExecutor::new())
                 .pool_max_idle_per_host(0)
                 .build(http)
         })
-        .clone()
-    }
-
-    /// Sends `req` for `authority` into the service registered for it.
-    pub(super) async fn forward(
-        &self,
-        req: Request<Incoming>,
-        registry: &Registry,
-        authority: &str,
-        scheme: Scheme,
-    ) -> Response<Body> {
-        let Some(req) = to_origin_request(req, authority, scheme) else {
-            return text(StatusCode::BAD_REQUEST, "bad request target");
-        };
-        match self.client(registry).request(req).await {
-            Ok(res) => response_from(res),
-            Err(e) => text(
-                StatusCode::BAD_GATEWAY,
-                &format!(
-                    "the intercepted service for {authority} failed: {}",
-                    crate::service::error_chain(&e)
-                ),
-            ),
-        }
     }
 }
 
@@ -109,14 +88,14 @@ pub(super) async fn late(
     req: Request<Incoming>,
     authority: &str,
     scheme: Scheme,
-    forwarders: &Forwarders,
+    real: &RealNetwork,
 ) -> Result<Response<Body>, h2::Error> {
     if req.version() == Version::HTTP_2 {
         return Err(h2::Reason::REFUSED_STREAM.into());
     }
     let mut res = match scheme {
         Scheme::Http => match to_origin_request(req, authority, scheme) {
-            Some(req) => match forwarders.real().request(req).await {
+            Some(req) => match real.client().request(req).await {
                 Ok(res) => response_from(res),
                 Err(e) => text(
                     StatusCode::BAD_GATEWAY,
@@ -141,9 +120,9 @@ pub(super) async fn late(
     Ok(res)
 }
 
-/// The request an origin server gets: proxy and hop-by-hop headers removed, a `Host`
-/// header, HTTP/1.1, and an absolute URI (the in-memory client's pool key; it writes
-/// origin form on the wire) whose authority is the one the client wrote.
+/// The request the real origin server gets: proxy and hop-by-hop headers removed, a
+/// `Host` header, HTTP/1.1, and an absolute URI (the client's pool key; it writes origin
+/// form on the wire) whose authority is the one the client wrote.
 fn to_origin_request(
     req: Request<Incoming>,
     authority: &str,
@@ -190,17 +169,17 @@ fn to_origin_request(
 fn response_from(res: Response<Incoming>) -> Response<Body> {
     let (mut parts, body) = res.into_parts();
     strip_hop_by_hop(&mut parts.headers);
-    Response::from_parts(parts, body.boxed())
+    Response::from_parts(parts, body.map_err(BoxError::from).boxed_unsync())
 }
 
 pub(super) fn empty() -> Body {
-    Empty::new().map_err(|never| match never {}).boxed()
+    Empty::new().map_err(|never| match never {}).boxed_unsync()
 }
 
 /// A plain-text answer of the gateway itself.
 pub(super) fn text(status: StatusCode, message: &str) -> Response<Body> {
     let body = Full::new(Bytes::from(format!("http-intercept gateway: {message}\n")));
-    let mut res = Response::new(body.map_err(|never| match never {}).boxed());
+    let mut res = Response::new(body.map_err(|never| match never {}).boxed_unsync());
     *res.status_mut() = status;
     res.headers_mut().insert(
         header::CONTENT_TYPE,

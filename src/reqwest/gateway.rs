@@ -11,8 +11,8 @@
 //! - `http://` targets arrive as absolute-form requests (or, with HTTP/2 prior
 //!   knowledge, with `:scheme` and `:authority`); `https://` targets as `CONNECT
 //!   host:port`, whose tunnel is terminated here ([`super::tunnel`]).
-//! - Each request is rewritten to what an origin server sees and forwarded in memory
-//!   through the crate's own [`Connector`](crate::Connector) ([`super::forward`]).
+//! - Each request, its proxy headers removed, is handed to the registered service the
+//!   way every transport hands requests over ([`super::forward`]).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -30,7 +30,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 
-use super::forward::{self, Body, Forwarders};
+use super::forward::{self, Body, RealNetwork};
 use crate::registry::{Registry, WeakRegistry};
 use crate::route::Route;
 use crate::target::{normalize_host, Scheme};
@@ -38,7 +38,7 @@ use crate::target::{normalize_host, Scheme};
 /// The gateway of this process, started on first use.
 pub(crate) struct Gateway {
     url: String,
-    forwarders: Forwarders,
+    real: RealNetwork,
 }
 
 impl Gateway {
@@ -68,7 +68,7 @@ fn start() -> std::io::Result<Gateway> {
     crate::background::handle().spawn(accept_loop(listener));
     Ok(Gateway {
         url: format!("http://{addr}"),
-        forwarders: Forwarders::default(),
+        real: RealNetwork::default(),
     })
 }
 
@@ -284,7 +284,7 @@ async fn handle(
     req: Request<Incoming>,
     state: Arc<ConnState>,
 ) -> Result<Response<Body>, h2::Error> {
-    let forwarders = &gateway().forwarders;
+    let real = &gateway().real;
     match &state.leg {
         Leg::Proxy => {
             let target = absolute_http_authority(req.uri());
@@ -293,7 +293,7 @@ async fn handle(
                 // for it, without credentials: answer as the real host would.
                 if let Some(authority) = &target {
                     if state.served(authority) {
-                        return forward::late(req, authority, Scheme::Http, forwarders).await;
+                        return forward::late(req, authority, Scheme::Http, real).await;
                     }
                 }
                 return Ok(forward::proxy_auth_required());
@@ -309,14 +309,12 @@ async fn handle(
             };
             if registry.host(&authority).is_none() {
                 if state.served(&authority) {
-                    return forward::late(req, &authority, Scheme::Http, forwarders).await;
+                    return forward::late(req, &authority, Scheme::Http, real).await;
                 }
                 return Ok(forward::not_intercepted(&authority));
             }
             state.watch(&registry, &authority, req.version());
-            Ok(forwarders
-                .forward(req, &registry, &authority, Scheme::Http)
-                .await)
+            forward::forward(req, &registry, &authority, Scheme::Http).await
         }
         Leg::Tunnel {
             registry,
@@ -325,12 +323,10 @@ async fn handle(
             // Every request in the tunnel is for the authority it was opened for,
             // whatever `Host` says; no proxy credentials travel inside.
             if registry.host(authority).is_none() {
-                return forward::late(req, authority, Scheme::Https, forwarders).await;
+                return forward::late(req, authority, Scheme::Https, real).await;
             }
             state.watch(registry, authority, req.version());
-            Ok(forwarders
-                .forward(req, registry, authority, Scheme::Https)
-                .await)
+            forward::forward(req, registry, authority, Scheme::Https).await
         }
     }
 }
