@@ -384,7 +384,13 @@ impl Host {
         self.mounts.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A route for a new connection to this host; stale at once if the host is gone.
+    /// A route that turns stale when this host's last registration is removed (at once
+    /// if it already was).
+    pub(crate) fn route(&self) -> Route {
+        self.attach(Route::new())
+    }
+
+    /// Attaches `route` to this host; stale at once if the host is gone.
     fn attach(&self, route: Route) -> Route {
         let mut routes = self.routes.lock().unwrap_or_else(PoisonError::into_inner);
         if routes.closed {

@@ -354,3 +354,72 @@ async fn http_upgrades_work_in_memory() {
     io.read_exact(&mut buf).await.unwrap();
     assert_eq!(&buf, b"HELLO");
 }
+
+#[tokio::test]
+async fn dropping_the_guard_lets_a_response_in_flight_finish() {
+    for h2 in [false, true] {
+        let client = if h2 { h2_client() } else { client() };
+        let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(1);
+        let rx = std::sync::Arc::new(tokio::sync::Mutex::new(Some(rx)));
+        let svc = tower::service_fn(move |_req: Request<hyper::body::Incoming>| {
+            let rx = rx.clone();
+            async move {
+                let rx = rx.lock().await.take().expect("one request");
+                let frames = futures_util::stream::unfold(rx, |mut rx| async move {
+                    let chunk = rx.recv().await?;
+                    Some((Ok::<_, std::convert::Infallible>(Frame::data(chunk)), rx))
+                });
+                Ok::<_, std::convert::Infallible>(http::Response::new(StreamBody::new(frames)))
+            }
+        });
+        let guard = http_intercept::add("inflight.connector.test:80", svc).unwrap();
+        let res = client
+            .request(get("http://inflight.connector.test/"))
+            .await
+            .unwrap();
+        tx.send(Bytes::from_static(b"first ")).await.unwrap();
+        // The registration goes while the body is still streaming.
+        drop(guard);
+        tx.send(Bytes::from_static(b"second")).await.unwrap();
+        drop(tx);
+        assert_eq!(text(res).await, "first second", "h2={h2}");
+        // The next request goes where a fresh client's would: nowhere (the name does
+        // not resolve), not to the removed service.
+        let err = client
+            .request(get("http://inflight.connector.test/"))
+            .await
+            .unwrap_err();
+        assert!(err.is_connect(), "h2={h2}: {err:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_request_in_flight_when_the_guard_drops_still_gets_its_answer() {
+    let (release, wait) = tokio::sync::oneshot::channel::<()>();
+    let wait = std::sync::Arc::new(tokio::sync::Mutex::new(Some(wait)));
+    let svc = tower::service_fn(move |_req: Request<hyper::body::Incoming>| {
+        let wait = wait.clone();
+        async move {
+            if let Some(wait) = wait.lock().await.take() {
+                let _ = wait.await;
+            }
+            Ok::<_, std::convert::Infallible>(http::Response::new(String::from("late answer")))
+        }
+    });
+    let guard = http_intercept::add("slow-answer.connector.test:80", svc).unwrap();
+    let client = client();
+    let pending = tokio::spawn(async move {
+        let res = client
+            .request(get("http://slow-answer.connector.test/"))
+            .await
+            .unwrap();
+        text(res).await
+    });
+    // Let the request reach the service, then drop the guard before it answers.
+    while guard.hits() == 0 {
+        tokio::task::yield_now().await;
+    }
+    drop(guard);
+    release.send(()).unwrap();
+    assert_eq!(pending.await.unwrap(), "late answer");
+}

@@ -7,33 +7,48 @@ use std::task::{Context, Poll};
 
 use hyper::rt::{Read, ReadBufCursor, Write};
 use hyper_util::client::legacy::connect::{Connected, Connection};
-use hyper_util::rt::TokioIo;
-use tokio::io::DuplexStream;
 
 use crate::route::Route;
+use crate::transport::ClientEnd;
 
 /// A connection made by a [`Connector`](super::Connector): either in memory, into a
 /// registered service, or the wrapped connector's own stream, passed through.
 ///
-/// Either way it watches its route: once the target is registered (for a pass-through
-/// stream) or its registration is dropped (for an in-memory one), reads report
-/// end-of-file and writes fail with a broken pipe, so the client drops the connection
-/// and reconnects instead of reusing it.
+/// Either way it watches its route, so that a client does not reuse it once the
+/// registry would send a new connection elsewhere:
+///
+/// - in memory, once the registration is dropped: the exchanges in progress finish
+///   (a response body still streaming is not cut), then reads report end-of-file and
+///   the client reconnects, passing through or refused as a fresh client would;
+/// - passed through, once the target is registered: reads report end-of-file and
+///   writes fail with a broken pipe at once, so the client reconnects into the service
+///   (an exchange in progress with the real host at that moment is cut).
 pub struct InterceptStream<T> {
     io: Io<T>,
     route: Route,
 }
 
 enum Io<T> {
-    InMemory(TokioIo<DuplexStream>),
+    InMemory(ClientEnd),
     PassThrough(T),
 }
 
 impl<T> InterceptStream<T> {
-    pub(crate) fn in_memory(io: DuplexStream, route: Route) -> Self {
+    pub(crate) fn in_memory(end: ClientEnd, route: Route) -> Self {
         InterceptStream {
-            io: Io::InMemory(TokioIo::new(io)),
+            io: Io::InMemory(end),
             route,
+        }
+    }
+
+    /// Whether the route changed and nothing is in flight: time to report end-of-file.
+    fn is_finished(&self, cx: &mut Context<'_>) -> bool {
+        if !self.route.poll_stale(cx) {
+            return false;
+        }
+        match &self.io {
+            Io::InMemory(end) => end.activity.is_idle(),
+            Io::PassThrough(_) => true,
         }
     }
 
@@ -72,12 +87,12 @@ impl<T: Read + Unpin> Read for InterceptStream<T> {
         buf: ReadBufCursor<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        if this.route.poll_stale(cx) {
+        if this.is_finished(cx) {
             // End of file: the client treats the connection as closed by its peer.
             return Poll::Ready(Ok(()));
         }
         match &mut this.io {
-            Io::InMemory(io) => Pin::new(io).poll_read(cx, buf),
+            Io::InMemory(end) => Pin::new(&mut end.io).poll_read(cx, buf),
             Io::PassThrough(io) => Pin::new(io).poll_read(cx, buf),
         }
     }
@@ -90,11 +105,11 @@ impl<T: Write + Unpin> Write for InterceptStream<T> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        if this.route.is_stale() {
+        if this.is_finished(cx) {
             return Poll::Ready(Err(Self::route_changed()));
         }
         match &mut this.io {
-            Io::InMemory(io) => Pin::new(io).poll_write(cx, buf),
+            Io::InMemory(end) => Pin::new(&mut end.io).poll_write(cx, buf),
             Io::PassThrough(io) => Pin::new(io).poll_write(cx, buf),
         }
     }
@@ -105,32 +120,32 @@ impl<T: Write + Unpin> Write for InterceptStream<T> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        if this.route.is_stale() {
+        if this.is_finished(cx) {
             return Poll::Ready(Err(Self::route_changed()));
         }
         match &mut this.io {
-            Io::InMemory(io) => Pin::new(io).poll_write_vectored(cx, bufs),
+            Io::InMemory(end) => Pin::new(&mut end.io).poll_write_vectored(cx, bufs),
             Io::PassThrough(io) => Pin::new(io).poll_write_vectored(cx, bufs),
         }
     }
 
     fn is_write_vectored(&self) -> bool {
         match &self.io {
-            Io::InMemory(io) => io.is_write_vectored(),
+            Io::InMemory(end) => end.io.is_write_vectored(),
             Io::PassThrough(io) => io.is_write_vectored(),
         }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match &mut self.get_mut().io {
-            Io::InMemory(io) => Pin::new(io).poll_flush(cx),
+            Io::InMemory(end) => Pin::new(&mut end.io).poll_flush(cx),
             Io::PassThrough(io) => Pin::new(io).poll_flush(cx),
         }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match &mut self.get_mut().io {
-            Io::InMemory(io) => Pin::new(io).poll_shutdown(cx),
+            Io::InMemory(end) => Pin::new(&mut end.io).poll_shutdown(cx),
             Io::PassThrough(io) => Pin::new(io).poll_shutdown(cx),
         }
     }

@@ -172,13 +172,14 @@ async fn serve_stream(
     tls: Option<TlsConfig>,
 ) {
     match tls {
-        None => crate::transport::serve(TokioIo::new(stream), host, Scheme::Http, None).await,
+        None => crate::transport::serve(TokioIo::new(stream), host, Scheme::Http, None, None).await,
         #[cfg(feature = "tls")]
         Some(config) => {
             // A failed handshake (a client that does not trust the CA) ends the
             // connection; there is nobody else to tell.
             if let Ok(stream) = tokio_rustls::TlsAcceptor::from(config).accept(stream).await {
-                crate::transport::serve(TokioIo::new(stream), host, Scheme::Https, None).await;
+                crate::transport::serve(TokioIo::new(stream), host, Scheme::Https, None, None)
+                    .await;
             }
         }
         #[cfg(not(feature = "tls"))]

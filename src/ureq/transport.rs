@@ -37,7 +37,8 @@ impl InMemory {
         let serving_route = route.clone();
         background::handle().spawn(async move {
             if let Ok(io) = tokio::net::UnixStream::from_std(server) {
-                crate::transport::serve(TokioIo::new(io), host, scheme, Some(serving_route)).await;
+                crate::transport::serve(TokioIo::new(io), host, scheme, Some(serving_route), None)
+                    .await;
             }
         });
         Ok(InMemory {

@@ -1,13 +1,5 @@
-//! The in-memory transport: a duplex pipe whose far end is served, by hyper's own
-//! server, with the services registered for a host.
-//!
-//! Every path into a registered service ends here: the hyper-util connector serves
-//! the far end of an in-memory pipe, and other transports (a loopback gateway, a TLS
-//! terminator) hand over the stream they accepted. Serving detects HTTP/1.1 or HTTP/2
-//! from the connection preface, and supports HTTP upgrades.
-//!
-//! What a service sees of a request is described in the crate docs ("What a service
-//! sees"): `normalize` below makes that view.
+//! Serving a connection with the services registered for a host, and handing each
+//! request to the mount that serves its path.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -16,20 +8,16 @@ use std::sync::Arc;
 use http::uri::{Authority, PathAndQuery, Scheme as UriScheme};
 use http::{header, HeaderValue, Request, Response, StatusCode, Uri};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioExecutor;
 use hyper_util::server::conn::auto;
-use tokio::io::DuplexStream;
 
+use super::pipe::Activity;
 use crate::error::BoxError;
-use crate::error::{Error, Kind};
 use crate::log::LoggedRequest;
 use crate::registry::{strip_prefix, Host};
 use crate::route::Route;
 use crate::service::{text_response, Abort, ResponseBody};
 use crate::target::Scheme;
-
-/// How much an in-memory pipe buffers in each direction before a writer waits.
-const PIPE_CAPACITY: usize = 256 * 1024;
 
 /// The path prefix a request was mounted under, when its target had one
 /// (`add("http://api.test/v1", svc)`): the service sees `/users` for
@@ -45,24 +33,16 @@ impl PathPrefix {
     }
 }
 
-/// Opens an in-memory connection to `host`: spawns the serving end on the current tokio
-/// runtime and returns the client's end.
-pub(crate) fn connect(host: Arc<Host>, scheme: Scheme) -> Result<DuplexStream, Error> {
-    let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
-        Error::new(Kind::NoRuntime {
-            authority: host.authority().to_owned(),
-        })
-    })?;
-    let (client, server) = tokio::io::duplex(PIPE_CAPACITY);
-    runtime.spawn(serve(TokioIo::new(server), host, scheme, None));
-    Ok(client)
-}
-
 /// Serves one connection with the services registered for `host`, until the client
 /// closes it, or, when a `route` is given, until that route turns stale (then the
 /// connection shuts down gracefully: requests in flight finish, no new one starts).
-pub(crate) async fn serve<I>(io: I, host: Arc<Host>, scheme: Scheme, route: Option<Route>)
-where
+pub(crate) async fn serve<I>(
+    io: I,
+    host: Arc<Host>,
+    scheme: Scheme,
+    route: Option<Route>,
+    activity: Option<Arc<Activity>>,
+) where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
     // Feature "server": the stream is wrapped so that `.asis` files, fault pipes and
@@ -73,6 +53,7 @@ where
     let service = HostService {
         host,
         scheme,
+        activity,
         #[cfg(feature = "server")]
         raw,
     };
@@ -98,6 +79,9 @@ where
 struct HostService {
     host: Arc<Host>,
     scheme: Scheme,
+    /// For in-memory connections: counts the exchanges in progress, so that the
+    /// client's end knows when the connection is idle.
+    activity: Option<Arc<Activity>>,
     /// Feature "server": the connection's raw slot, handed to HTTP/1.x requests.
     #[cfg(feature = "server")]
     raw: crate::server::raw::RawConn,
@@ -120,7 +104,11 @@ impl hyper::service::Service<Request<Incoming>> for HostService {
             self.raw.attach(&mut req);
             req
         };
-        dispatch(&self.host, req, self.scheme)
+        let fut = dispatch(&self.host, req, self.scheme);
+        match &self.activity {
+            None => fut,
+            Some(activity) => activity.track(fut),
+        }
     }
 }
 
