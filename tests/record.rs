@@ -895,6 +895,14 @@ fn a_malformed_cassette_names_file_line_and_column_and_is_never_overwritten() {
         "{msg}"
     );
     assert_eq!(std::fs::read_to_string(&path).unwrap(), bad_status);
+    // Chunk lengths whose sum overflows are an error too, not a panic.
+    let overflowing = format!(
+        "{{\"version\": 1, \"interactions\": [\n{{\"request\": {{\"method\": \"GET\", \"uri\": \"/\"}},\n \"response\": {{\"status\": 200, \"body\": {{\"text\": \"abc\", \"chunks\": [{}, 4]}}}}}}]}}",
+        usize::MAX
+    );
+    std::fs::write(&path, &overflowing).unwrap();
+    let msg = builder(&path, Mode::Once).open().unwrap_err().to_string();
+    assert!(msg.contains("chunk lengths do not add up"), "{msg}");
 }
 
 #[test]
@@ -1335,7 +1343,7 @@ async fn the_proxy_reports_connect_and_dns_failures() {
 fn cassette_path_is_named_after_the_test() {
     let path = http_intercept::cassette_path!();
     assert!(
-        path.ends_with("tests/cassettes/cassette_path_is_named_after_the_test.json"),
+        path.ends_with("tests/cassettes/record/cassette_path_is_named_after_the_test.json"),
         "{}",
         path.display()
     );
@@ -1344,7 +1352,7 @@ fn cassette_path_is_named_after_the_test() {
 
 #[tokio::test]
 async fn fixture_macro_replays_the_committed_cassette() {
-    // tests/cassettes/fixture_macro_replays_the_committed_cassette.json, committed.
+    // tests/cassettes/record/fixture_macro_replays_the_committed_cassette.json, committed.
     let cassette = http_intercept::cassette!("https://api.fixture.record.test");
     assert!(cassette.is_replaying(), "the committed file replays");
     let res = client()
@@ -1354,4 +1362,42 @@ async fn fixture_macro_replays_the_committed_cassette() {
     assert_eq!(res.headers()["content-type"], "application/json");
     assert_eq!(text(res).await, "{\"hello\":\"world\"}");
     assert_eq!(cassette.intercepts().len(), 1);
+}
+
+#[tokio::test]
+async fn a_cassette_mounted_under_a_path_prefix_records_the_full_path() {
+    let dir = temp_dir();
+    let path = dir.join("prefixed.json");
+    let server = Server::start("v1").await;
+    let cassette = builder(&path, Mode::Record).open().unwrap();
+    let guard = http_intercept::add(format!("{}/v1", server.target()), cassette.service()).unwrap();
+    let body = text(
+        client()
+            .request(get(&server.url("/v1/users?page=2")))
+            .await
+            .unwrap(),
+    )
+    .await;
+    // The real server was asked for the path the client asked for, prefix included.
+    assert_eq!(body, "v1 /v1/users hit 1");
+    drop(guard);
+    cassette.finish().unwrap();
+    let saved = std::fs::read_to_string(&path).unwrap();
+    assert!(saved.contains("/v1/users?page=2"), "{saved}");
+
+    // And it replays under the same mount.
+    let cassette = builder(&path, Mode::Replay).open().unwrap();
+    let _g = http_intercept::add(format!("{}/v1", server.target()), cassette.service()).unwrap();
+    drop(server);
+    let body = text(
+        client()
+            .request(get(&format!(
+                "http://{}/v1/users?page=2",
+                _g.target().authority()
+            )))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(body, "v1 /v1/users hit 1");
 }

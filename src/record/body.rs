@@ -27,7 +27,8 @@ impl ReplayBody {
     /// A body of `body`, split into chunks of `lengths` (one chunk when empty).
     pub(crate) fn chunked(body: Bytes, lengths: &[usize]) -> ReplayBody {
         let mut chunks = VecDeque::with_capacity(lengths.len().max(1));
-        if lengths.len() > 1 && lengths.iter().sum::<usize>() == body.len() {
+        let total = super::interaction::checked_total(lengths);
+        if lengths.len() > 1 && total == Some(body.len()) {
             let mut at = 0;
             for &len in lengths {
                 if len > 0 {

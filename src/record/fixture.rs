@@ -6,10 +6,13 @@ use super::cassette::Cassette;
 use crate::Intercepts;
 
 /// The path of the calling test's cassette:
-/// `<crate root>/tests/cassettes/<test function name>.json`.
+/// `<crate root>/tests/cassettes/<test crate>/<modules>/<test function>.json`.
 ///
-/// The name is the innermost named function around the call (an `async` test's
-/// closure is skipped). Use it with [`Cassette::builder`] to configure the cassette.
+/// The path follows the function's full path, so that tests of the same name in two
+/// test files or two modules never share (and overwrite) a cassette: `fn github_user`
+/// at the top of `tests/api.rs` records to `tests/cassettes/api/github_user.json`. An
+/// `async` test's closure is skipped. Use it with [`Cassette::builder`] to configure
+/// the cassette.
 ///
 /// # Examples
 ///
@@ -17,7 +20,9 @@ use crate::Intercepts;
 /// fn github_user() -> std::path::PathBuf {
 ///     http_intercept::cassette_path!()
 /// }
-/// assert!(github_user().ends_with("tests/cassettes/github_user.json"));
+/// let path = github_user();
+/// assert!(path.ends_with("github_user.json"));
+/// assert!(path.to_string_lossy().contains("tests/cassettes/"));
 /// ```
 #[macro_export]
 macro_rules! cassette_path {
@@ -44,7 +49,8 @@ macro_rules! cassette_path {
 /// #[tokio::test]
 /// async fn github_user() {
 ///     let _cassette = http_intercept::cassette!("https://api.github.com");
-///     // ... requests to https://api.github.com replay tests/cassettes/github_user.json
+///     // ... in tests/api.rs, requests to https://api.github.com replay
+///     // tests/cassettes/api/github_user.json
 /// }
 /// ```
 ///
@@ -75,15 +81,20 @@ macro_rules! cassette {
 
 #[doc(hidden)]
 pub fn __fixture_path(manifest_dir: &str, marker: &str) -> std::path::PathBuf {
-    let name = marker
+    let segments: Vec<&str> = marker
         .split("::")
-        .filter(|s| !s.starts_with('{') && *s != "__cassette_path_marker")
-        .last()
-        .unwrap_or("cassette");
-    std::path::Path::new(manifest_dir)
+        .filter(|s| !s.is_empty() && !s.starts_with('{') && *s != "__cassette_path_marker")
+        .collect();
+    let mut path = std::path::Path::new(manifest_dir)
         .join("tests")
-        .join("cassettes")
-        .join(format!("{name}.json"))
+        .join("cassettes");
+    match segments.split_last() {
+        Some((name, modules)) => {
+            path.extend(modules);
+            path.join(format!("{name}.json"))
+        }
+        None => path.join("cassette.json"),
+    }
 }
 
 /// A cassette and the registrations of its service, from [`cassette!`]: dropping it

@@ -196,7 +196,7 @@ impl Interaction {
     /// Drops chunk lengths that do not describe the body (after an edit).
     pub(crate) fn normalize_chunks(&mut self) {
         let len = self.response().map_or(0, |r| r.body().len());
-        if self.chunks.len() < 2 || self.chunks.iter().sum::<usize>() != len {
+        if self.chunks.len() < 2 || checked_total(&self.chunks) != Some(len) {
             self.chunks.clear();
         }
     }
@@ -205,6 +205,13 @@ impl Interaction {
     pub(crate) fn request_line(&self) -> String {
         request_line(&self.request)
     }
+}
+
+/// The sum of chunk lengths, or `None` if it overflows (a malformed cassette).
+pub(crate) fn checked_total(lengths: &[usize]) -> Option<usize> {
+    lengths
+        .iter()
+        .try_fold(0usize, |total, &len| total.checked_add(len))
 }
 
 /// `GET http://host/path?query`, for reports.

@@ -70,6 +70,24 @@ where
     }
 }
 
+/// `uri` with `prefix` put back in front of its path.
+fn with_prefix(uri: &http::Uri, prefix: &str) -> http::Uri {
+    let path = match uri.path() {
+        "/" => prefix.to_owned(),
+        path => format!("{prefix}{path}"),
+    };
+    let path_and_query = match uri.query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path,
+    };
+    let mut parts = uri.clone().into_parts();
+    match http::uri::PathAndQuery::try_from(path_and_query) {
+        Ok(pq) => parts.path_and_query = Some(pq),
+        Err(_) => return uri.clone(),
+    }
+    http::Uri::from_parts(parts).unwrap_or_else(|_| uri.clone())
+}
+
 async fn handle<B>(shared: Arc<Shared>, req: Request<B>) -> Result<Response<ReplayBody>, Error>
 where
     B: Body<Data = Bytes> + Send + 'static,
@@ -83,10 +101,15 @@ where
             message: crate::service::error_chain(&*e),
         })
     })?;
-    // Without the extensions: only what goes on the wire is recorded.
+    // Without the extensions: only what goes on the wire is recorded, under the URI the
+    // client asked for (a mount's path prefix put back).
+    let uri = match parts.extensions.get::<crate::PathPrefix>() {
+        Some(prefix) => with_prefix(&parts.uri, prefix.as_str()),
+        None => parts.uri,
+    };
     let mut live = Request::new(body.to_bytes());
     *live.method_mut() = parts.method;
-    *live.uri_mut() = parts.uri;
+    *live.uri_mut() = uri;
     *live.version_mut() = parts.version;
     *live.headers_mut() = parts.headers;
     let view = shared.redaction.request(live.clone());
