@@ -8,8 +8,9 @@ use crate::registry::{Mount, Registry};
 use crate::target::Target;
 use crate::times::Times;
 
-/// The guard of a registration: dropping it removes the registration and closes the
-/// in-memory connections opened to it.
+/// The guard of a registration: dropping it removes the registration. When it was the
+/// host's last one, the in-memory connections opened to the host finish the exchanges
+/// in progress (a response body still streaming is not cut), then close.
 ///
 /// After the drop, a client holding a pooled connection to the target behaves as a
 /// fresh client would: its next request passes through to the real host, or is

@@ -39,8 +39,8 @@
 //!
 //! - [`add`], [`remove`], [`add_unique`] and [`intercept!`] register services in the
 //!   process-wide [`Registry`]; [`Registry::new`] makes isolated ones.
-//! - [`Intercept`] is the guard: dropping it removes the registration and closes the
-//!   in-memory connections opened to it.
+//! - [`Intercept`] is the guard: dropping it removes the registration; in-memory
+//!   connections opened to it finish the exchanges in progress, then close.
 //! - [`Connector`] plugs into hyper-util's legacy `Client` (and what is built on it):
 //!   registered targets in memory, the rest through the connector it wraps, or refused
 //!   per its [`Policy`].

@@ -56,6 +56,9 @@ struct Inner {
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
+/// Counts pass-through resolutions, to prune the pass-through map now and then.
+static PRUNE: AtomicU64 = AtomicU64::new(0);
+
 impl Registry {
     /// Creates an empty, isolated registry.
     pub fn new() -> Registry {
@@ -109,7 +112,7 @@ impl Registry {
         S: InterceptService<M>,
     {
         let target = target.into_target()?;
-        self.insert(target, service.into_boxed())
+        self.insert(target, crate::service::boxed(service))
     }
 
     /// Registers `service` under a fresh host name that can never resolve (under
@@ -131,7 +134,7 @@ impl Registry {
     {
         let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let target = Target::from_parts(format!("u{n}.http-intercept.invalid"), 80, None);
-        self.insert(target, service.into_boxed())
+        self.insert(target, crate::service::boxed(service))
             .expect("a unique host is never registered twice")
     }
 
@@ -273,6 +276,13 @@ impl Registry {
         // or happened before the lookup.
         let route = Route::new();
         let mut passthrough = self.passthrough();
+        // Now and then, forget the authorities whose connections are all gone.
+        if PRUNE.fetch_add(1, Ordering::Relaxed) % 256 == 255 {
+            passthrough.retain(|_, routes| {
+                routes.retain(|r| r.strong_count() > 0);
+                !routes.is_empty()
+            });
+        }
         let routes = passthrough.entry(authority.to_owned()).or_default();
         routes.retain(|r| r.strong_count() > 0);
         routes.push(route.downgrade());

@@ -67,11 +67,20 @@ pub struct Abort;
 /// inferred. This trait is sealed: implement tower's `Service` instead.
 pub trait InterceptService<Marker>: sealed::Sealed<Marker> {
     #[doc(hidden)]
-    fn into_boxed(self) -> BoxedService;
+    fn into_boxed(self, _: sealed::Token) -> BoxedService;
 }
 
 mod sealed {
     pub trait Sealed<M> {}
+
+    /// Only this crate can make one, so only this crate can call `into_boxed`.
+    #[derive(Debug)]
+    pub struct Token(pub(crate) ());
+}
+
+/// Erases a registrable service.
+pub(crate) fn boxed<S: InterceptService<M>, M>(service: S) -> BoxedService {
+    service.into_boxed(sealed::Token(()))
 }
 
 /// Marks the [`InterceptService`] implementation for tower services.
@@ -102,7 +111,7 @@ where
     B: Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    fn into_boxed(self) -> BoxedService {
+    fn into_boxed(self, _: sealed::Token) -> BoxedService {
         BoxedService(Arc::new(Tower(Mutex::new(self))))
     }
 }
@@ -125,7 +134,7 @@ where
     B: Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    fn into_boxed(self) -> BoxedService {
+    fn into_boxed(self, _: sealed::Token) -> BoxedService {
         BoxedService(Arc::new(Hyper(self)))
     }
 }

@@ -61,7 +61,10 @@ impl Scheme {
 /// assert_eq!(t.url(), "http://[::1]:8080");
 /// # Ok::<(), http_intercept::Error>(())
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+///
+/// Two targets are equal when they register the same thing: host, port and path
+/// prefix (`"a.test:443"` equals `"https://a.test"`).
+#[derive(Clone, Debug)]
 pub struct Target {
     host: String,
     port: u16,
@@ -191,6 +194,22 @@ impl Target {
             url.push_str(prefix);
         }
         url
+    }
+}
+
+impl PartialEq for Target {
+    fn eq(&self, other: &Target) -> bool {
+        self.host == other.host && self.port == other.port && self.prefix == other.prefix
+    }
+}
+
+impl Eq for Target {}
+
+impl std::hash::Hash for Target {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.host.hash(state);
+        self.port.hash(state);
+        self.prefix.hash(state);
     }
 }
 
@@ -402,6 +421,13 @@ mod tests {
                 e.to_string()
             }
         }
+    }
+
+    #[test]
+    fn equality_is_what_is_registered() {
+        assert_eq!(ok("a.test:443"), ok("https://a.test"));
+        assert_eq!(ok("http://a.test/v1/"), ok("http://a.test:80/v1"));
+        assert_ne!(ok("http://a.test/v1"), ok("http://a.test"));
     }
 
     #[test]

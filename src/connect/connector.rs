@@ -192,8 +192,22 @@ where
 
     fn call(&mut self, dst: Uri) -> Self::Future {
         let Some(target) = uri_target(&dst) else {
-            // No host to match: the wrapped connector reports the URI as it would.
-            return Connecting::pass_through(self.inner.call(dst), None);
+            // No host that could be registered: the wrapped connector reports the URI as
+            // it would, unless real connections are refused.
+            if self.policy == Policy::PassThrough {
+                return Connecting::pass_through(self.inner.call(dst), None);
+            }
+            let authority = dst
+                .authority()
+                .map_or_else(|| dst.to_string(), |a| a.to_string());
+            return Connecting {
+                state: State::Failed {
+                    error: Some(Box::new(Error::new(Kind::Denied {
+                        url: format!("{}://{authority}", Scheme::from_uri(&dst).as_str()),
+                        authority,
+                    }))),
+                },
+            };
         };
         match self.registry.resolve(&target.authority()) {
             Resolved::InMemory(host, route) => Connecting {

@@ -27,7 +27,7 @@
 //! (in the order they were sent). A body is `text` when it is UTF-8 and not
 //! content-encoded, `base64` otherwise, always byte-exact; `encoding` notes the
 //! `content-encoding` of a compressed body; `chunks` keeps the lengths of the chunks the
-//! body streamed in, when there was more than one. Unknown keys are ignored. Header
+//! body streamed in, when there was more than one. Unknown keys are ignored on load (and not kept when the cassette is saved again). Header
 //! values that are not UTF-8 are stored lossily.
 
 use std::fmt;

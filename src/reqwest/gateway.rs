@@ -24,7 +24,7 @@ use http::header::{self, HeaderMap};
 use http::{Method, Request, Response, StatusCode, Uri, Version};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::Notify;
@@ -34,6 +34,9 @@ use super::forward::{self, Body, RealNetwork};
 use crate::registry::{Registry, WeakRegistry};
 use crate::route::Route;
 use crate::target::{normalize_host, Scheme};
+
+/// How long a client connection may take to send a request's head.
+const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The gateway of this process, started on first use.
 pub(crate) struct Gateway {
@@ -157,12 +160,15 @@ pub(super) enum Leg {
     },
 }
 
+/// The task that waits for a served authority's removal (HTTP/2), and its route.
+type Watch = (AbortHandle, Route);
+
 /// Per client connection: the authorities it carried requests for (to answer a late
 /// request for one that was removed), and, over HTTP/2, the routes that shut the
 /// connection down gracefully when one is removed.
 pub(super) struct ConnState {
     leg: Leg,
-    served: Mutex<Vec<(String, Option<AbortHandle>)>>,
+    served: Mutex<Vec<(String, Option<Watch>)>>,
     /// Routes that went stale: acknowledged once the connection started shutting down.
     stale: Mutex<Vec<Route>>,
     shutdown: Notify,
@@ -193,7 +199,8 @@ impl ConnState {
             .flatten()
             .map(|route| {
                 let state = Arc::downgrade(self);
-                tokio::spawn(async move {
+                let watched = route.clone();
+                let task = tokio::spawn(async move {
                     std::future::poll_fn(|cx| {
                         if route.poll_stale(cx) {
                             Poll::Ready(())
@@ -213,8 +220,8 @@ impl ConnState {
                         }
                         None => route.ack(),
                     }
-                })
-                .abort_handle()
+                });
+                (task.abort_handle(), watched)
             });
         served.push((authority.to_owned(), task));
     }
@@ -246,8 +253,11 @@ impl Drop for ConnState {
             .served
             .get_mut()
             .unwrap_or_else(PoisonError::into_inner);
-        for task in served.drain(..).filter_map(|(_, task)| task) {
+        // The connection is gone: nothing is left to act on a removal, so acknowledge
+        // every route it watched, lest a removal wait for it in vain.
+        for (task, route) in served.drain(..).filter_map(|(_, watch)| watch) {
             task.abort();
+            route.ack();
         }
         self.ack_stale();
     }
@@ -262,7 +272,12 @@ where
         let state = state.clone();
         service_fn(move |req| handle(req, state.clone()))
     };
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // Every local process can connect: one that sends nothing is dropped.
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
     // With upgrades: CONNECT hands the connection over to the tunnel. Boxed so that
     // dropping it really closes the socket.
     let mut conn = Box::pin(builder.serve_connection_with_upgrades(TokioIo::new(io), svc));

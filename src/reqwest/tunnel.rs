@@ -12,6 +12,9 @@ use super::gateway::{serve_connection, ConnState, Leg};
 use crate::registry::Registry;
 use crate::target::normalize_host;
 
+/// How long a client may take to complete the TLS handshake in a tunnel.
+const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Answers a `CONNECT` for a registered authority with 200, then serves the tunnel.
 pub(super) fn connect(req: Request<Incoming>, registry: Registry) -> Response<Body> {
     // CONNECT's target is authority-form: `host:port`, the port mandatory.
@@ -41,7 +44,8 @@ pub(super) fn connect(req: Request<Incoming>, registry: Registry) -> Response<Bo
         let acceptor = tokio_rustls::TlsAcceptor::from(config);
         // A failed handshake means the client gave up or does not trust the CA (it was
         // not built with `.intercept()`): there is nobody to report to.
-        let Ok(tls) = acceptor.accept(TokioIo::new(upgraded)).await else {
+        let handshake = acceptor.accept(TokioIo::new(upgraded));
+        let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await else {
             return;
         };
         let state = Arc::new(ConnState::new(Leg::Tunnel {

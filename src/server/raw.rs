@@ -331,8 +331,8 @@ impl RawWriter {
         poll_fn(|cx| self.conn.poll_shutdown_raw(cx)).await
     }
 
-    /// Resets the connection: over TCP the client gets a reset (RST); in memory the
-    /// stream is closed abruptly. Nothing more is sent on it.
+    /// Resets the connection: over plain TCP the client gets a reset (RST); over TLS
+    /// and in memory the stream is closed abruptly. Nothing more is sent on it.
     pub fn reset(&self) {
         self.conn.reset();
     }

@@ -5,7 +5,7 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use ureq::config::Config;
-use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs};
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver as _};
 use ureq::unversioned::transport::{
     ConnectionDetails, DefaultConnector, LazyBuffers, NextTimeout, Transport,
 };
@@ -129,7 +129,30 @@ impl ureq::unversioned::transport::Connector for Connector {
                 Ok(Some(Box::new(transport)))
             }
             Resolved::PassThrough(route) if self.policy.allows(&target) => {
-                let inner = self.default.connect(details, chained)?;
+                let inner = if details.addrs.iter().all(|a| a.ip().is_unspecified()) {
+                    // Resolved while the target was registered, whose registration is gone
+                    // now: resolve for real rather than dial the placeholder address.
+                    let addrs = DefaultResolver::default().resolve(
+                        details.uri,
+                        details.config,
+                        details.timeout,
+                    )?;
+                    let details = ConnectionDetails {
+                        uri: details.uri,
+                        addrs,
+                        config: details.config,
+                        request_level: details.request_level,
+                        resolver: details.resolver,
+                        now: details.now,
+                        timeout: details.timeout,
+                        current_time: details.current_time.clone(),
+                        run_connector: details.run_connector.clone(),
+                        register_shutdown: details.register_shutdown.clone(),
+                    };
+                    self.default.connect(&details, chained)?
+                } else {
+                    self.default.connect(details, chained)?
+                };
                 Ok(inner.map(|t| Box::new(PassThrough::new(t, route)) as Box<dyn Transport>))
             }
             Resolved::PassThrough(_) => {
