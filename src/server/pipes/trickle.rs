@@ -6,7 +6,6 @@
 //! `trickle(d1:100:d1)` waits a second, sends 100 bytes, waits a second, sends the
 //! rest.
 
-use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -82,36 +81,12 @@ impl Schedule {
         Ok(Schedule { steps, repeat })
     }
 
-    /// The body that sends `content` on this schedule.
+    /// The body that sends `content` on this schedule. The schedule is walked as the
+    /// body is polled, so a long repeat over a large body costs nothing up front.
     pub(crate) fn body(&self, content: Bytes) -> TrickleBody {
-        let mut left = content.len();
-        let mut ops = VecDeque::new();
-        let mut run = |step: &Step, left: &mut usize| match *step {
-            Step::Bytes(n) => {
-                let n = n.min(*left);
-                *left -= n;
-                ops.push_back(Step::Bytes(n));
-            }
-            Step::Delay(d) => ops.push_back(Step::Delay(d)),
-        };
-        for step in &self.steps {
-            run(step, &mut left);
-        }
-        match self.repeat {
-            // Each round sends at least one byte (checked when parsed): this ends.
-            Some(n) => {
-                let group = &self.steps[self.steps.len() - n..];
-                while left > 0 {
-                    for step in group {
-                        run(step, &mut left);
-                    }
-                }
-            }
-            None if left > 0 => run(&Step::Bytes(left), &mut left),
-            None => {}
-        }
         TrickleBody {
-            ops,
+            schedule: self.clone(),
+            next: 0,
             content,
             sleep: None,
         }
@@ -121,9 +96,35 @@ impl Schedule {
 /// A body that sends its content in pieces, sleeping in between (tokio time, so
 /// paused time applies).
 pub(crate) struct TrickleBody {
-    ops: VecDeque<Step>,
+    schedule: Schedule,
+    /// The index of the next step; past the end, the repeat group cycles.
+    next: usize,
+    /// What is left to send.
     content: Bytes,
     sleep: Option<Pin<Box<Sleep>>>,
+}
+
+impl TrickleBody {
+    /// The next step, or `None` when everything is sent. Without a repeat, the rest
+    /// goes in one piece after the last step.
+    fn next_step(&mut self) -> Option<Step> {
+        let steps = &self.schedule.steps;
+        let step = if self.next < steps.len() {
+            steps[self.next]
+        } else if self.content.is_empty() {
+            return None;
+        } else {
+            match self.schedule.repeat {
+                Some(n) => {
+                    let group = &steps[steps.len() - n..];
+                    group[(self.next - steps.len()) % n]
+                }
+                None => Step::Bytes(self.content.len()),
+            }
+        };
+        self.next += 1;
+        Some(step)
+    }
 }
 
 impl http_body::Body for TrickleBody {
@@ -141,11 +142,13 @@ impl http_body::Body for TrickleBody {
                 }
                 self.sleep = None;
             }
-            match self.ops.pop_front() {
+            match self.next_step() {
                 None => return Poll::Ready(None),
-                Some(Step::Bytes(0)) => {}
                 Some(Step::Bytes(n)) => {
                     let n = n.min(self.content.len());
+                    if n == 0 {
+                        continue;
+                    }
                     let chunk = self.content.split_to(n);
                     return Poll::Ready(Some(Ok(Frame::data(chunk))));
                 }
@@ -155,7 +158,7 @@ impl http_body::Body for TrickleBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.ops.is_empty() && self.sleep.is_none()
+        self.content.is_empty() && self.sleep.is_none() && self.next >= self.schedule.steps.len()
     }
 
     fn size_hint(&self) -> SizeHint {
@@ -205,5 +208,17 @@ mod tests {
                 (Bytes::from_static(b"e"), 2)
             ]
         );
+    }
+
+    #[tokio::test]
+    async fn a_byte_at_a_time_over_a_large_body_plans_nothing_up_front() {
+        let s = Schedule::parse("1:r1").unwrap();
+        let mut body = s.body(Bytes::from(vec![7u8; 10_000]));
+        let mut frames = 0;
+        while let Some(frame) = body.frame().await {
+            assert_eq!(frame.unwrap().into_data().unwrap().len(), 1);
+            frames += 1;
+        }
+        assert_eq!(frames, 10_000);
     }
 }
