@@ -1227,6 +1227,36 @@ async fn the_recorder_records_errors_of_the_wrapped_service() {
     );
 }
 
+#[tokio::test]
+async fn the_recorder_records_a_body_dropped_before_its_end_as_a_failure() {
+    use tower::ServiceExt;
+    let streaming = tower::service_fn(
+        |_req: Request<http_intercept::record::RecordBody<Full<Bytes>>>| async {
+            let frames = futures_util::stream::iter([b"one ".as_slice(), b"two"].map(|chunk| {
+                Ok::<_, Infallible>(http_body::Frame::data(Bytes::from_static(chunk)))
+            }));
+            Ok::<_, Infallible>(Response::new(StreamBody::new(frames)))
+        },
+    );
+    let recording = Recording::new();
+    let svc = RecordLayer::new(recording.clone()).layer(streaming);
+    let req = Request::get("http://dropped.record.test/")
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let res = svc.oneshot(req).await.unwrap();
+    let mut body = res.into_body();
+    let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
+    assert_eq!(first, "one ");
+    drop(body);
+    let recorded = recording.interactions();
+    let failure = recorded[0].failure().expect("recorded as a failure");
+    assert!(
+        failure.message().contains("dropped before its end"),
+        "{}",
+        failure.message()
+    );
+}
+
 // ---- playback ---------------------------------------------------------------------------
 
 #[tokio::test]

@@ -159,8 +159,12 @@ enum Tap {
 struct Completer(Slot);
 
 impl Drop for Completer {
+    /// A response body dropped before its end (the client went away, the connection
+    /// broke) is recorded as a failure, not as a complete, shorter body. Once the body
+    /// ended, this does nothing.
     fn drop(&mut self) {
-        self.0.complete(None);
+        self.0
+            .complete(Some("the response body was dropped before its end".into()));
     }
 }
 
@@ -211,7 +215,14 @@ where
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        let end = self.inner.is_end_stream();
+        // A body known to be over (an empty one) may never be polled: it ended here.
+        if end {
+            if let Tap::Response(Completer(slot)) = &self.tap {
+                slot.complete(None);
+            }
+        }
+        end
     }
 
     fn size_hint(&self) -> SizeHint {
