@@ -35,7 +35,10 @@
 //! where a fresh agent's would.
 //!
 //! The services run on the background runtime, not on the test's: paused tokio time
-//! does not reach them. Socket pairs make this integration Unix-only.
+//! does not reach them, and a service that blocks that one thread (a blocking ureq
+//! call of its own, a long computation) stalls every ureq and reqwest exchange of the
+//! process until it returns; services should await, not block. Socket pairs make this
+//! integration Unix-only.
 //!
 //! ureq's transport API is "unversioned" (it may change in a minor release): this
 //! module is built against ureq 3.5.
