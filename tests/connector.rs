@@ -423,3 +423,14 @@ async fn a_request_in_flight_when_the_guard_drops_still_gets_its_answer() {
     release.send(()).unwrap();
     assert_eq!(pending.await.unwrap(), "late answer");
 }
+
+#[tokio::test]
+async fn a_response_of_known_length_keeps_its_content_length() {
+    let _g = http_intercept::add("length.connector.test:80", fixed("twelve bytes")).unwrap();
+    let res = client()
+        .request(get("http://length.connector.test/"))
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["content-length"], "12");
+    assert!(!res.headers().contains_key("transfer-encoding"));
+}
