@@ -18,8 +18,12 @@ pub struct Error {
 pub(crate) enum Kind {
     /// A target string that could not be parsed.
     InvalidTarget { input: String, reason: String },
-    /// A target (authority and path prefix) that is already registered.
-    AlreadyRegistered { target: String },
+    /// A target (authority and path prefix) that is already registered; in the global
+    /// registry, in the scope named.
+    AlreadyRegistered {
+        target: String,
+        scope: Option<String>,
+    },
     /// A connection refused by the connector's policy.
     Denied { authority: String, url: String },
     /// No tokio runtime to serve an in-memory connection on.
@@ -66,9 +70,23 @@ impl fmt::Display for Error {
             Kind::InvalidTarget { input, reason } => {
                 write!(f, "invalid target {input:?}: {reason}")
             }
-            Kind::AlreadyRegistered { target } => write!(
+            Kind::AlreadyRegistered {
+                target,
+                scope: None,
+            } => write!(
                 f,
-                "{target} is already registered; drop its guard or call remove({target:?}) first"
+                "{target} is already registered in this registry; \
+                 drop its guard or call remove({target:?}) first"
+            ),
+            Kind::AlreadyRegistered {
+                target,
+                scope: Some(scope),
+            } => write!(
+                f,
+                "{target} is already registered in this scope ({scope}); other tests' \
+                 registrations live in scopes of their own and never collide with yours \
+                 (see http_intercept::Scope), so this one was made earlier by this test or by \
+                 code sharing its scope: drop that guard or call remove({target:?}) first"
             ),
             Kind::Denied { authority, url } => write!(
                 f,
@@ -104,6 +122,7 @@ mod tests {
     fn messages_name_the_thing_at_fault() {
         let e = Error::new(Kind::AlreadyRegistered {
             target: "api.test:80".into(),
+            scope: None,
         });
         assert!(e.is_already_registered());
         assert!(e

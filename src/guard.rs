@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::log::LoggedRequest;
 use crate::registry::{Mount, Registry};
+use crate::scope::Scope;
 use crate::target::Target;
 use crate::times::Times;
 
@@ -142,16 +143,73 @@ impl Intercept {
     pub fn registry(&self) -> &Registry {
         &self.registry
     }
+
+    /// The scope the registration belongs to (see [`Scope`]).
+    pub fn scope(&self) -> Scope {
+        self.mount.scope()
+    }
+
+    /// Takes the message of the first panic of the service (while it was called, or
+    /// while its response body streamed), if it panicked since the last call.
+    ///
+    /// When the guard drops, a panic that was not taken is raised again, unless the
+    /// thread is already panicking: the client only saw a 500 (and may have retried it,
+    /// or swallowed it), so the test fails with the service's own message. A test that
+    /// expects its service to panic takes the panic to check it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use http_body_util::{BodyExt, Empty};
+    /// use hyper_util::client::legacy::Client;
+    /// use hyper_util::rt::TokioExecutor;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    /// let svc = tower::service_fn(|_req: http::Request<hyper::body::Incoming>| async move {
+    ///     if true {
+    ///         panic!("no such user");
+    ///     }
+    ///     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    /// });
+    /// let api = http_intercept::add("http://take-panic-example.test", svc)?;
+    /// let client = Client::builder(TokioExecutor::new())
+    ///     .build::<_, Empty<bytes::Bytes>>(http_intercept::Connector::new());
+    /// let res = client.get("http://take-panic-example.test/".parse()?).await?;
+    /// assert_eq!(res.status(), 500);
+    /// assert_eq!(api.take_panic().as_deref(), Some("no such user"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn take_panic(&self) -> Option<String> {
+        self.mount.panic().take()
+    }
 }
 
 impl Drop for Intercept {
     fn drop(&mut self) {
-        self.registry
-            .remove_id(&self.mount.target().authority(), self.mount.id());
-        if !std::thread::panicking() {
-            if let Some(report) = self.unmet() {
-                panic!("{report}");
-            }
+        self.registry.remove_id(
+            self.mount.scope(),
+            &self.mount.target().authority(),
+            self.mount.id(),
+        );
+        if std::thread::panicking() {
+            return;
+        }
+        let panic = self.take_panic().map(|message| {
+            format!(
+                "http-intercept: the service for {} panicked while serving a request \
+                 (the client was answered a 500): {message}",
+                self.mount.target()
+            )
+        });
+        let report = [panic, self.unmet()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("\n");
+        if !report.is_empty() {
+            panic!("{report}");
         }
     }
 }

@@ -86,6 +86,7 @@ mod log;
 mod macros;
 mod registry;
 mod route;
+mod scope;
 mod service;
 mod target;
 mod times;
@@ -111,6 +112,7 @@ pub use crate::error::{BoxError, Error};
 pub use crate::guard::{Intercept, Intercepts};
 pub use crate::log::LoggedRequest;
 pub use crate::registry::Registry;
+pub use crate::scope::{EnteredScope, Scope};
 pub use crate::service::{Abort, InterceptService, ERROR_HEADER};
 #[doc(hidden)]
 pub use crate::service::{BoxedService, HyperMarker, TowerMarker};
@@ -194,6 +196,7 @@ fn _assert_impls() {
     send_sync::<Target>();
     send_sync::<LoggedRequest>();
     send_sync::<Connector>();
+    send_sync::<Scope>();
     clone::<Connector>();
     send_sync::<InterceptStream<hyper_util::rt::TokioIo<tokio::net::TcpStream>>>();
 }

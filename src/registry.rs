@@ -10,7 +10,8 @@ use crate::error::{Error, Kind};
 use crate::guard::Intercept;
 use crate::log::{LoggedRequest, RequestLog};
 use crate::route::{self, Route, RouteState};
-use crate::service::{BoxedService, InterceptService};
+use crate::scope::{Lookup, Scope};
+use crate::service::{BoxedService, InterceptService, PanicSlot};
 use crate::target::{IntoTarget, Target};
 
 /// A set of intercepts: `host:port` to the service that stands in for it.
@@ -22,6 +23,16 @@ use crate::target::{IntoTarget, Target};
 /// no other test can see.
 ///
 /// A `Registry` is a cheap handle: clones share the same intercepts.
+///
+/// # Scopes
+///
+/// The global registry keeps each registration in the [`Scope`] it was made in (the
+/// test's tokio runtime, or its thread), so parallel tests can intercept the same host
+/// with their own services; [`contains`](Registry::contains),
+/// [`targets`](Registry::targets) and [`remove`](Registry::remove) answer for the
+/// caller's scope. Registries from [`Registry::new`] have no scopes: every client given
+/// one sees all it holds. [`Scope`] says what a scope holds and how a client finds its
+/// own.
 ///
 /// # Examples
 ///
@@ -47,26 +58,43 @@ struct Inner {
     /// Tells registries apart where a handle cannot travel (the reqwest gateway's
     /// proxy credentials).
     id: u64,
-    /// Registered hosts, by `host:port`.
-    hosts: RwLock<HashMap<String, Arc<Host>>>,
-    /// Routes of open pass-through connections, by `host:port`: registering that
-    /// authority makes them stale so that clients reconnect into the service.
-    passthrough: Mutex<HashMap<String, Vec<Weak<RouteState>>>>,
+    /// Whether registrations belong to the scope they are made in (the global
+    /// registry), or all to the process (isolated registries).
+    scoped: bool,
+    /// Registered hosts, by `host:port`: one per scope that registered it.
+    hosts: RwLock<HashMap<String, Vec<Arc<Host>>>>,
+    /// Routes of open connections, by `host:port`, with what they looked up: a
+    /// registration in a scope they see before the one they went to makes them stale,
+    /// so that their clients reconnect into the new service.
+    watched: Mutex<HashMap<String, Vec<Watched>>>,
+}
+
+/// An open connection's route and how it was resolved.
+struct Watched {
+    route: Weak<RouteState>,
+    lookup: Lookup,
+    /// Where in `lookup` the connection found its host; past the end for pass-through.
+    rank: usize,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
-/// Counts pass-through resolutions, to prune the pass-through map now and then.
+/// Counts resolutions, to prune the map of watched routes now and then.
 static PRUNE: AtomicU64 = AtomicU64::new(0);
 
 impl Registry {
-    /// Creates an empty, isolated registry.
+    /// Creates an empty, isolated registry, without scopes.
     pub fn new() -> Registry {
+        Registry::with_scopes(false)
+    }
+
+    fn with_scopes(scoped: bool) -> Registry {
         Registry {
             inner: Arc::new(Inner {
                 id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+                scoped,
                 hosts: RwLock::default(),
-                passthrough: Mutex::default(),
+                watched: Mutex::default(),
             }),
         }
     }
@@ -84,10 +112,20 @@ impl Registry {
     }
 
     /// The process-wide registry used by the free functions and by connectors that
-    /// were not given another one.
+    /// were not given another one. Its registrations are scoped (see
+    /// [Scopes](Registry#scopes)).
     pub fn global() -> &'static Registry {
         static GLOBAL: OnceLock<Registry> = OnceLock::new();
-        GLOBAL.get_or_init(Registry::new)
+        GLOBAL.get_or_init(|| Registry::with_scopes(true))
+    }
+
+    /// The scope a registration made here and now belongs to.
+    fn scope_here(&self) -> Scope {
+        if self.inner.scoped {
+            Scope::current()
+        } else {
+            Scope::process()
+        }
     }
 
     /// Registers `service` for `target` and returns the guard that keeps it there.
@@ -101,18 +139,21 @@ impl Registry {
     /// The registration takes effect at once: a client holding a pooled connection to
     /// that host reconnects, into the service, before its next request.
     ///
+    /// In the global registry the registration belongs to the caller's [`Scope`]: other
+    /// tests do not see it, and may register the same target for themselves.
+    ///
     /// # Errors
     ///
     /// Returns an error naming the target if it cannot be parsed, or if the same target
-    /// (host, port and path prefix) is already registered here: tests run in parallel,
-    /// and silently replacing another test's service would make them flaky.
+    /// (host, port and path prefix) is already registered in the same scope: silently
+    /// replacing a service would make tests flaky.
     pub fn add<T, S, M>(&self, target: T, service: S) -> Result<Intercept, Error>
     where
         T: IntoTarget,
         S: InterceptService<M>,
     {
         let target = target.into_target()?;
-        self.insert(target, crate::service::boxed(service))
+        self.insert(self.scope_here(), target, crate::service::boxed(service))
     }
 
     /// Registers `service` under a fresh host name that can never resolve (under
@@ -134,12 +175,13 @@ impl Registry {
     {
         let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let target = Target::from_parts(format!("u{n}.http-intercept.invalid"), 80, None);
-        self.insert(target, crate::service::boxed(service))
+        self.insert(self.scope_here(), target, crate::service::boxed(service))
             .expect("a unique host is never registered twice")
     }
 
-    /// Removes the registration for `target` (host, port and path prefix). Returns
-    /// whether there was one. Its guard's drop then does nothing.
+    /// Removes the registration for `target` (host, port and path prefix) made in the
+    /// caller's scope. Returns whether there was one. Its guard's drop then does
+    /// nothing.
     ///
     /// Targets that cannot be parsed were never registered: this returns false.
     pub fn remove<T: IntoTarget>(&self, target: T) -> bool {
@@ -147,28 +189,52 @@ impl Registry {
             return false;
         };
         let key = target.authority();
-        let id = self.host(&key).and_then(|host| {
-            host.mounts_read()
-                .iter()
-                .find(|m| m.target.path_prefix() == target.path_prefix())
-                .map(|m| m.id)
-        });
-        id.is_some_and(|id| self.remove_id(&key, id))
+        let scope = self.scope_here();
+        let id = self
+            .hosts_read()
+            .get(&key)
+            .and_then(|hosts| hosts.iter().find(|h| h.scope == scope).cloned())
+            .and_then(|host| {
+                host.mounts_read()
+                    .iter()
+                    .find(|m| m.target.path_prefix() == target.path_prefix())
+                    .map(|m| m.id)
+            });
+        id.is_some_and(|id| self.remove_id(scope, &key, id))
     }
 
-    /// Returns whether anything is registered for the target's `host:port`.
+    /// Returns whether a connection made here and now to the target's `host:port`
+    /// would go to a registered service (in the global registry: one registered in the
+    /// caller's scope or process-wide). `target` may be a full URL: its path, query,
+    /// fragment and user info are ignored.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let _api = http_intercept::add("https://contains-example.test", tower::service_fn(|_req| async {
+    ///     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    /// }))?;
+    /// let registry = http_intercept::Registry::global();
+    /// assert!(registry.contains("https://contains-example.test/search?q=1#top"));
+    /// assert!(!registry.contains("http://contains-example.test"));
+    /// # Ok::<(), http_intercept::Error>(())
+    /// ```
     pub fn contains<T: IntoTarget>(&self, target: T) -> bool {
         target
-            .into_target()
-            .is_ok_and(|t| self.host(&t.authority()).is_some())
+            .into_authority()
+            .is_some_and(|authority| self.host(&Lookup::here(), &authority).is_some())
     }
 
-    /// The registered targets, sorted.
+    /// The targets a connection made here and now would find, sorted (in the global
+    /// registry: those of the caller's scope, and the process-wide ones it does not
+    /// shadow).
     pub fn targets(&self) -> Vec<Target> {
+        let lookup = Lookup::here();
         let hosts = self.hosts_read();
         let mut targets: Vec<Target> = hosts
             .values()
-            .flat_map(|h| {
+            .filter_map(|scoped| find(scoped, &lookup))
+            .flat_map(|(_, h)| {
                 h.mounts_read()
                     .iter()
                     .map(|m| m.target.clone())
@@ -179,34 +245,38 @@ impl Registry {
         targets
     }
 
-    fn insert(&self, target: Target, service: BoxedService) -> Result<Intercept, Error> {
+    fn insert(
+        &self,
+        scope: Scope,
+        target: Target,
+        service: BoxedService,
+    ) -> Result<Intercept, Error> {
         let key = target.authority();
         let mount = Arc::new(Mount {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            scope,
             label: target.to_string().into(),
             target,
             service,
             hits: AtomicU64::new(0),
             log: RequestLog::default(),
+            panic: PanicSlot::default(),
         });
         let mut hosts = self
             .inner
             .hosts
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        let host = match hosts.get(&key) {
+        let scoped = hosts.entry(key.clone()).or_default();
+        let host = match scoped.iter().find(|h| h.scope == scope) {
             Some(host) => host.clone(),
             None => {
-                let host = Arc::new(Host::new(key.clone()));
-                hosts.insert(key.clone(), host.clone());
-                // Pass-through connections to this authority must not carry another
-                // request: their clients reconnect, into the service.
-                if let Some(routes) = self.passthrough().remove(&key) {
-                    routes
-                        .iter()
-                        .filter_map(Weak::upgrade)
-                        .for_each(|r| r.mark_stale());
-                }
+                let host = Arc::new(Host::new(key.clone(), scope));
+                scoped.push(host.clone());
+                // Connections that see this scope before the one they went to (through
+                // to the real host, or to a registration this one shadows) must not
+                // carry another request: their clients reconnect, into this service.
+                self.divert(&key, scope);
                 host
             }
         };
@@ -215,8 +285,10 @@ impl Registry {
             .iter()
             .any(|m| m.target.path_prefix() == mount.target.path_prefix())
         {
+            let in_scope = self.inner.scoped.then(|| scope.to_string());
             return Err(Error::new(Kind::AlreadyRegistered {
                 target: mount.target.to_string(),
+                scope: in_scope,
             }));
         }
         mounts.push(mount.clone());
@@ -225,25 +297,50 @@ impl Registry {
         Ok(Intercept::new(self.clone(), mount))
     }
 
-    /// Removes the mount `id` from `key`; when the host has no mount left, removes it
-    /// and closes the connections opened to it.
-    pub(crate) fn remove_id(&self, key: &str, id: u64) -> bool {
+    /// Marks stale the watched routes to `authority` that would now find `scope` first.
+    fn divert(&self, authority: &str, scope: Scope) {
+        let mut watched = self.watched();
+        let Some(routes) = watched.get_mut(authority) else {
+            return;
+        };
+        routes.retain(|w| {
+            let Some(route) = w.route.upgrade() else {
+                return false;
+            };
+            if w.lookup.rank(scope).is_some_and(|rank| rank < w.rank) {
+                route.mark_stale();
+                return false;
+            }
+            true
+        });
+    }
+
+    /// Removes the mount `id` from `key` in `scope`; when the host has no mount left,
+    /// removes it and closes the connections opened to it.
+    pub(crate) fn remove_id(&self, scope: Scope, key: &str, id: u64) -> bool {
         let (removed, acking) = {
             let mut hosts = self
                 .inner
                 .hosts
                 .write()
                 .unwrap_or_else(PoisonError::into_inner);
-            let Some(host) = hosts.get(key).cloned() else {
+            let Some(scoped) = hosts.get_mut(key) else {
                 return false;
             };
+            let Some(at) = scoped.iter().position(|h| h.scope == scope) else {
+                return false;
+            };
+            let host = scoped[at].clone();
             let mut mounts = host.mounts.write().unwrap_or_else(PoisonError::into_inner);
             let before = mounts.len();
             mounts.retain(|m| m.id != id);
             let removed = mounts.len() != before;
             let mut acking = Vec::new();
             if mounts.is_empty() {
-                hosts.remove(key);
+                scoped.remove(at);
+                if scoped.is_empty() {
+                    hosts.remove(key);
+                }
                 acking = host.close();
             }
             (removed, acking)
@@ -255,58 +352,77 @@ impl Registry {
     }
 
     /// A route for a connection that carries requests to `authority` from outside the
-    /// registry's own transport (the reqwest gateway): it turns stale when the
-    /// authority's last registration is removed, and the removal waits, briefly, for the
-    /// connection to [acknowledge](Route::ack) it. `None` if nothing is registered.
+    /// registry's own transport (the reqwest gateway): it turns stale when the host it
+    /// finds through `lookup` loses its last registration, and the removal waits,
+    /// briefly, for the connection to [acknowledge](Route::ack) it. `None` if nothing
+    /// is registered.
     #[cfg_attr(not(feature = "reqwest"), allow(dead_code))]
-    pub(crate) fn watch(&self, authority: &str) -> Option<Route> {
-        let host = self.host(authority)?;
+    pub(crate) fn watch(&self, lookup: &Lookup, authority: &str) -> Option<Route> {
+        let host = self.host(lookup, authority)?;
         Some(host.attach(Route::acknowledging()))
     }
 
-    /// Where a connection to `authority` goes: into a registered host, or through to
-    /// the real network. The returned route turns stale when that changes.
-    pub(crate) fn resolve(&self, authority: &str) -> Resolved {
+    /// Where a connection to `authority` goes, for a caller that sees `lookup`: into a
+    /// registered host, or through to the real network. The returned route turns stale
+    /// when that changes.
+    pub(crate) fn resolve(&self, lookup: &Lookup, authority: &str) -> Resolved {
         let hosts = self.hosts_read();
-        if let Some(host) = hosts.get(authority) {
-            let route = host.attach(Route::new());
-            return Resolved::InMemory(host.clone(), route);
-        }
+        let found = hosts.get(authority).and_then(|scoped| find(scoped, lookup));
         // Still under the hosts lock, so that a concurrent `add` either sees this route
         // or happened before the lookup.
         let route = Route::new();
-        let mut passthrough = self.passthrough();
+        let rank = found.map_or(lookup.scopes().len(), |(rank, _)| rank);
+        let mut watched = self.watched();
         // Now and then, forget the authorities whose connections are all gone.
         if PRUNE.fetch_add(1, Ordering::Relaxed) % 256 == 255 {
-            passthrough.retain(|_, routes| {
-                routes.retain(|r| r.strong_count() > 0);
+            watched.retain(|_, routes| {
+                routes.retain(|w| w.route.strong_count() > 0);
                 !routes.is_empty()
             });
         }
-        let routes = passthrough.entry(authority.to_owned()).or_default();
-        routes.retain(|r| r.strong_count() > 0);
-        routes.push(route.downgrade());
-        Resolved::PassThrough(route)
+        let routes = watched.entry(authority.to_owned()).or_default();
+        routes.retain(|w| w.route.strong_count() > 0);
+        routes.push(Watched {
+            route: route.downgrade(),
+            lookup: *lookup,
+            rank,
+        });
+        drop(watched);
+        match found {
+            Some((_, host)) => Resolved::InMemory(host.clone(), host.attach(route)),
+            None => Resolved::PassThrough(route),
+        }
     }
 
-    /// The host registered for `authority`, if any.
-    pub(crate) fn host(&self, authority: &str) -> Option<Arc<Host>> {
-        self.hosts_read().get(authority).cloned()
+    /// The host a caller that sees `lookup` finds for `authority`, if any.
+    pub(crate) fn host(&self, lookup: &Lookup, authority: &str) -> Option<Arc<Host>> {
+        let hosts = self.hosts_read();
+        let scoped = hosts.get(authority)?;
+        find(scoped, lookup).map(|(_, host)| host.clone())
     }
 
-    fn hosts_read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<Host>>> {
+    fn hosts_read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Vec<Arc<Host>>>> {
         self.inner
             .hosts
             .read()
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn passthrough(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<Weak<RouteState>>>> {
+    fn watched(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<Watched>>> {
         self.inner
-            .passthrough
+            .watched
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// The first host of `scoped` that `lookup` sees, and where in the lookup it stands.
+fn find<'a>(scoped: &'a [Arc<Host>], lookup: &Lookup) -> Option<(usize, &'a Arc<Host>)> {
+    lookup
+        .scopes()
+        .iter()
+        .enumerate()
+        .find_map(|(rank, scope)| scoped.iter().find(|h| h.scope == *scope).map(|h| (rank, h)))
 }
 
 impl Default for Registry {
@@ -346,6 +462,8 @@ pub(crate) enum Resolved {
 /// opened to it.
 pub(crate) struct Host {
     authority: String,
+    /// The scope that registered it.
+    scope: Scope,
     /// Sorted longest path prefix first.
     mounts: RwLock<Vec<Arc<Mount>>>,
     routes: Mutex<HostRoutes>,
@@ -358,9 +476,10 @@ struct HostRoutes {
 }
 
 impl Host {
-    fn new(authority: String) -> Host {
+    fn new(authority: String, scope: Scope) -> Host {
         Host {
             authority,
+            scope,
             mounts: RwLock::new(Vec::new()),
             routes: Mutex::new(HostRoutes::default()),
         }
@@ -443,17 +562,29 @@ pub(crate) fn strip_prefix<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
 /// One registration: a target and its service.
 pub(crate) struct Mount {
     id: u64,
+    /// The scope of its host.
+    scope: Scope,
     target: Target,
     /// `target` as text, shared with every response future that names it.
     label: Arc<str>,
     service: BoxedService,
     hits: AtomicU64,
     log: RequestLog,
+    /// The first panic of its service, for the guard to raise again.
+    panic: PanicSlot,
 }
 
 impl Mount {
     pub(crate) fn id(&self) -> u64 {
         self.id
+    }
+
+    pub(crate) fn scope(&self) -> Scope {
+        self.scope
+    }
+
+    pub(crate) fn panic(&self) -> &PanicSlot {
+        &self.panic
     }
 
     pub(crate) fn target(&self) -> &Target {

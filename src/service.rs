@@ -18,6 +18,26 @@ use tower::ServiceExt;
 
 use crate::error::BoxError;
 
+/// Where a registration keeps the first panic of its service (the call or the response
+/// body), for its guard to raise again when it drops.
+#[derive(Clone, Default)]
+pub(crate) struct PanicSlot(Arc<Mutex<Option<String>>>);
+
+impl PanicSlot {
+    /// Keeps `message` unless a panic is kept already.
+    fn record(&self, message: &str) {
+        let mut slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if slot.is_none() {
+            *slot = Some(message.to_owned());
+        }
+    }
+
+    /// The panic kept, taken out: the guard will not raise it.
+    pub(crate) fn take(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+}
+
 /// The body of every response a registered service gives, once erased.
 pub(crate) type ResponseBody = UnsyncBoxBody<Bytes, BoxError>;
 
@@ -209,11 +229,12 @@ where
 impl BoxedService {
     /// Calls the service for `target`, answering a 500 that names the panic or the
     /// error if the service panics or fails. A panic while the response body streams
-    /// ends the body with an error instead.
+    /// ends the body with an error instead. Panics are recorded in `panics`.
     pub(crate) fn call_guarded(
         &self,
         req: Request<Incoming>,
         target: Arc<str>,
+        panics: PanicSlot,
     ) -> impl Future<Output = Response<ResponseBody>> + Send + 'static {
         let called = std::panic::catch_unwind(AssertUnwindSafe(|| self.0.call(req)));
         async move {
@@ -222,7 +243,13 @@ impl BoxedService {
                 Err(panic) => Err(panic),
             };
             match outcome {
-                Ok(Ok(res)) => res.map(|body| CatchUnwind { inner: Some(body) }.boxed_unsync()),
+                Ok(Ok(res)) => res.map(|body| {
+                    CatchUnwind {
+                        inner: Some(body),
+                        panics,
+                    }
+                    .boxed_unsync()
+                }),
                 Ok(Err(err)) => text_response(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "error",
@@ -231,14 +258,15 @@ impl BoxedService {
                         error_chain(&*err)
                     ),
                 ),
-                Err(panic) => text_response(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "panic",
-                    format!(
-                        "http-intercept: the service for {target} panicked: {}",
-                        panic_message(&*panic)
-                    ),
-                ),
+                Err(panic) => {
+                    let message = panic_message(&*panic);
+                    panics.record(message);
+                    text_response(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "panic",
+                        format!("http-intercept: the service for {target} panicked: {message}"),
+                    )
+                }
             }
         }
     }
@@ -287,6 +315,7 @@ pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
 /// A body that turns a panic while it is polled into an error that ends it.
 struct CatchUnwind {
     inner: Option<ResponseBody>,
+    panics: PanicSlot,
 }
 
 impl Body for CatchUnwind {
@@ -304,10 +333,10 @@ impl Body for CatchUnwind {
             Ok(poll) => poll,
             Err(panic) => {
                 self.inner = None;
-                let message = format!(
-                    "http-intercept: the response body panicked: {}",
-                    panic_message(&*panic)
-                );
+                let message = panic_message(&*panic);
+                self.panics
+                    .record(&format!("{message} (while the response body streamed)"));
+                let message = format!("http-intercept: the response body panicked: {message}");
                 Poll::Ready(Some(Err(message.into())))
             }
         }

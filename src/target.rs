@@ -234,6 +234,32 @@ pub trait IntoTarget: sealed::Sealed {
     ///
     /// Returns an error naming the input if it is not a valid target.
     fn into_target(self) -> Result<Target, Error>;
+
+    /// The `host:port` a request to this would connect to: like
+    /// [`into_target`](IntoTarget::into_target), but a full URL's query, fragment and
+    /// user info are ignored (for look-ups such as
+    /// [`Registry::contains`](crate::Registry::contains)).
+    #[doc(hidden)]
+    fn into_authority(self) -> Option<String>
+    where
+        Self: Sized,
+    {
+        self.into_target().ok().map(|t| t.authority())
+    }
+}
+
+/// The `host:port` a request URL connects to: `http(s)://[user@]host[:port][/path][?query][#fragment]`.
+fn url_authority(input: &str) -> Option<String> {
+    if let Ok(target) = Target::parse(input) {
+        return Some(target.authority());
+    }
+    let without_fragment = input.split('#').next().unwrap_or(input);
+    let uri: http::Uri = without_fragment.parse().ok()?;
+    let scheme = uri.scheme_str()?;
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return None;
+    }
+    uri_target(&uri).map(|t| t.authority())
 }
 
 mod sealed {
@@ -245,6 +271,9 @@ impl IntoTarget for &str {
     fn into_target(self) -> Result<Target, Error> {
         Target::parse(self)
     }
+    fn into_authority(self) -> Option<String> {
+        url_authority(self)
+    }
 }
 
 impl sealed::Sealed for String {}
@@ -252,12 +281,18 @@ impl IntoTarget for String {
     fn into_target(self) -> Result<Target, Error> {
         Target::parse(&self)
     }
+    fn into_authority(self) -> Option<String> {
+        url_authority(&self)
+    }
 }
 
 impl sealed::Sealed for &String {}
 impl IntoTarget for &String {
     fn into_target(self) -> Result<Target, Error> {
         Target::parse(self)
+    }
+    fn into_authority(self) -> Option<String> {
+        url_authority(self)
     }
 }
 
@@ -308,12 +343,20 @@ impl IntoTarget for http::Uri {
     fn into_target(self) -> Result<Target, Error> {
         Target::parse(&self.to_string())
     }
+
+    fn into_authority(self) -> Option<String> {
+        url_authority(&self.to_string())
+    }
 }
 
 impl sealed::Sealed for &http::Uri {}
 impl IntoTarget for &http::Uri {
     fn into_target(self) -> Result<Target, Error> {
         Target::parse(&self.to_string())
+    }
+
+    fn into_authority(self) -> Option<String> {
+        url_authority(&self.to_string())
     }
 }
 
@@ -408,6 +451,26 @@ fn normalize_prefix(path: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn full_urls_name_the_authority_they_connect_to() {
+        for (url, authority) in [
+            ("https://api.test/search?q=1&page=2", "api.test:443"),
+            ("http://API.test:8080/a/b#frag", "api.test:8080"),
+            ("https://user:pw@api.test/x?y", "api.test:443"),
+            ("http://[::1]:9/?", "[::1]:9"),
+            ("api.test:81", "api.test:81"),
+        ] {
+            assert_eq!(url.into_authority().as_deref(), Some(authority), "{url}");
+            let uri: http::Uri = url.split('#').next().unwrap().parse().unwrap();
+            if uri.scheme().is_some() {
+                assert_eq!(uri.into_authority().as_deref(), Some(authority), "{url}");
+            }
+        }
+        for bad in ["", "ftp://api.test/", "/just/a/path?x", "http://"] {
+            assert_eq!(bad.into_authority(), None, "{bad}");
+        }
+    }
 
     fn ok(input: &str) -> Target {
         Target::parse(input).unwrap_or_else(|e| panic!("{input:?} should parse: {e}"))

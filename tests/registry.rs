@@ -13,10 +13,14 @@ fn registering_a_target_twice_is_an_error_that_names_it() {
     // The same authority written another way is the same target.
     let err = http_intercept::add("DUP.registry.test:80", fixed("second")).unwrap_err();
     assert!(err.is_already_registered());
-    assert_eq!(
-        err.to_string(),
-        "dup.registry.test:80 is already registered; drop its guard or call \
-         remove(\"dup.registry.test:80\") first"
+    let message = err.to_string();
+    assert!(
+        message.starts_with("dup.registry.test:80 is already registered in this scope (thread "),
+        "{message}"
+    );
+    assert!(
+        message.contains("drop that guard or call remove(\"dup.registry.test:80\") first"),
+        "{message}"
     );
     // Another path prefix on the same host is another target.
     let _api = http_intercept::add("http://dup.registry.test/api", fixed("api")).unwrap();

@@ -476,10 +476,11 @@ async fn a_panicking_service_answers_500_through_the_gateway() {
         }
         Ok::<_, Infallible>(Response::new(String::new()))
     });
-    let _g = http_intercept::add("https://panics.reqwest.test", svc).unwrap();
+    let api = http_intercept::add("https://panics.reqwest.test", svc).unwrap();
     let (status, body) = get(&client(), "https://panics.reqwest.test/").await;
     assert_eq!(status, 500);
     assert!(body.ends_with("panicked: gateway boom"), "{body}");
+    assert_eq!(api.take_panic().as_deref(), Some("gateway boom"));
 }
 
 #[test]

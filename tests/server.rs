@@ -456,6 +456,7 @@ async fn handlers_see_the_request_and_shadow_files() {
     assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(header(&res, ERROR_HEADER), Some("panic"));
     assert!(text(res).await.contains("handler exploded"));
+    assert_eq!(site.take_panic().as_deref(), Some("handler exploded"));
 }
 
 #[tokio::test(start_paused = true)]

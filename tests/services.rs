@@ -89,7 +89,7 @@ async fn a_service_that_panics_answers_500_naming_the_panic() {
         }
         Ok::<_, Infallible>(Response::new(String::from("fine")))
     });
-    let _g = http_intercept::add("panics.services.test:80", svc).unwrap();
+    let api = http_intercept::add("panics.services.test:80", svc).unwrap();
     for client in [client(), h2_client()] {
         let res = client
             .request(get("http://panics.services.test/boom"))
@@ -108,6 +108,9 @@ async fn a_service_that_panics_answers_500_naming_the_panic() {
             .unwrap();
         assert_eq!(text(res).await, "fine");
     }
+    // The guard keeps the first panic; taken, it is not raised again on drop.
+    assert_eq!(api.take_panic().as_deref(), Some("the database exploded"));
+    assert_eq!(api.take_panic(), None);
 }
 
 #[tokio::test]
@@ -128,7 +131,7 @@ async fn a_service_that_panics_before_its_future_answers_500_too() {
             panic!("panicked in call")
         }
     }
-    let _g = http_intercept::add("https://panics-in-call.services.test", PanicsInCall).unwrap();
+    let api = http_intercept::add("https://panics-in-call.services.test", PanicsInCall).unwrap();
     let res = client()
         .request(get("https://panics-in-call.services.test/"))
         .await
@@ -139,6 +142,7 @@ async fn a_service_that_panics_before_its_future_answers_500_too() {
         body.ends_with("https://panics-in-call.services.test panicked: panicked in call"),
         "{body}"
     );
+    assert_eq!(api.take_panic().as_deref(), Some("panicked in call"));
 }
 
 #[tokio::test]
@@ -175,7 +179,7 @@ async fn a_body_that_panics_mid_stream_fails_the_client_without_hanging() {
         });
         Ok::<_, Infallible>(Response::new(http_body_util::StreamBody::new(frames)))
     });
-    let _g = http_intercept::add("body-panics.services.test:80", svc).unwrap();
+    let api = http_intercept::add("body-panics.services.test:80", svc).unwrap();
     // hyper may fail the response head or only its body, depending on how much was
     // written before the panic; either way the client sees an error, at once.
     let outcome = tokio::time::timeout(Duration::from_secs(10), async {
@@ -190,6 +194,8 @@ async fn a_body_that_panics_mid_stream_fails_the_client_without_hanging() {
     .await
     .expect("the client does not hang");
     assert!(outcome.is_err(), "the broken body is an error");
+    let panic = api.take_panic().expect("the body's panic is kept");
+    assert!(panic.starts_with("body generator broke"), "{panic}");
 }
 
 #[tokio::test(start_paused = true)]
@@ -234,7 +240,9 @@ async fn a_client_timeout_fires_against_a_slow_service_under_paused_time() {
 async fn connecting_outside_a_runtime_is_a_clear_error() {
     use tower::ServiceExt;
     let _g = http_intercept::add("no-runtime.services.test:80", fixed("x")).unwrap();
+    // Pinned to the test's scope: the thread below has a scope of its own.
     let connecting = http_intercept::Connector::new()
+        .with_scope(http_intercept::Scope::current())
         .oneshot("http://no-runtime.services.test/".parse().unwrap());
     // Poll the connect future on a thread with no runtime.
     let err = std::thread::spawn(move || futures_util::FutureExt::now_or_never(connecting))

@@ -169,7 +169,7 @@ fn a_panicking_service_answers_500() {
         }
         Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
     });
-    let _g = http_intercept::add("panics.ureq.test:80", svc).unwrap();
+    let api = http_intercept::add("panics.ureq.test:80", svc).unwrap();
     let agent = http_intercept::ureq::agent_with(
         ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -178,6 +178,7 @@ fn a_panicking_service_answers_500() {
     let res = agent.get("http://panics.ureq.test/").call().unwrap();
     assert_eq!(res.status(), 500);
     assert!(read(res).ends_with("panicked: ureq boom"));
+    assert_eq!(api.take_panic().as_deref(), Some("ureq boom"));
 }
 
 #[test]

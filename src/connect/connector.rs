@@ -16,6 +16,7 @@ use super::InterceptStream;
 use crate::error::{BoxError, Error, Kind};
 use crate::registry::{Host, Registry, Resolved};
 use crate::route::Route;
+use crate::scope::{Lookup, Scope};
 use crate::target::{uri_target, Scheme, Target};
 use crate::transport;
 
@@ -96,6 +97,7 @@ pub struct Connector<C = HttpConnector> {
     inner: C,
     registry: Registry,
     policy: Policy,
+    scope: Option<Scope>,
 }
 
 impl Connector {
@@ -121,6 +123,7 @@ impl<C> Connector<C> {
             inner,
             registry: Registry::global().clone(),
             policy: Policy::PassThrough,
+            scope: None,
         }
     }
 
@@ -129,6 +132,18 @@ impl<C> Connector<C> {
     /// Default: [`Registry::global`].
     pub fn with_registry(mut self, registry: &Registry) -> Self {
         self.registry = registry.clone();
+        self
+    }
+
+    /// Looks targets up in `scope` (then process-wide) wherever the connector is used,
+    /// instead of in the scope of the task that opens each connection: for a client
+    /// shared between tests or used from threads outside the test's scope (see
+    /// [`Scope`]).
+    ///
+    /// Default: the scope of the task that opens the connection ([`Scope::current`]),
+    /// then its thread's, then the process.
+    pub fn with_scope(mut self, scope: Scope) -> Self {
+        self.scope = Some(scope);
         self
     }
 
@@ -172,6 +187,7 @@ impl<C: fmt::Debug> fmt::Debug for Connector<C> {
             .field("inner", &self.inner)
             .field("registry", &self.registry)
             .field("policy", &self.policy)
+            .field("scope", &self.scope)
             .finish()
     }
 }
@@ -209,7 +225,11 @@ where
                 },
             };
         };
-        match self.registry.resolve(&target.authority()) {
+        let lookup = match self.scope {
+            Some(scope) => Lookup::pinned(scope),
+            None => Lookup::here(),
+        };
+        match self.registry.resolve(&lookup, &target.authority()) {
             Resolved::InMemory(host, route) => Connecting {
                 state: State::InMemory {
                     host: Some(host),

@@ -6,6 +6,7 @@ use reqwest::{Proxy, Url};
 
 use super::gateway::{credentials, gateway};
 use crate::registry::Registry;
+use crate::scope::Lookup;
 use crate::target::uri_target;
 
 /// Routes a reqwest client's requests for registered targets into their services.
@@ -74,15 +75,20 @@ impl ClientBuilderExt for reqwest::blocking::ClientBuilder {
 /// The gateway for targets registered in `registry`, nothing for the rest. reqwest
 /// calls this with `scheme://host[:port]` when it decides on proxy credentials for an
 /// `http://` request and when it opens a new connection.
+///
+/// The client sees the registrations of the scope it is built in (see
+/// [`Scope`](crate::Scope)): its requests are served on the crate's background thread,
+/// which belongs to no test.
 fn gateway_proxy(registry: &Registry) -> Proxy {
     let weak = registry.downgrade();
-    let (user, password) = credentials(registry);
+    let lookup = Lookup::here();
+    let (user, password) = credentials(registry, &lookup);
     Proxy::custom(move |url: &Url| {
         let registry = weak.upgrade()?;
         let uri: http::Uri = url.as_str().parse().ok()?;
         let target = uri_target(&uri)?;
         registry
-            .host(&target.authority())
+            .host(&lookup, &target.authority())
             .map(|_| gateway().url().to_owned())
     })
     // Sent both on absolute-form `http://` requests and on the CONNECT of tunnels.

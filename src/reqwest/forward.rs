@@ -17,23 +17,23 @@ use hyper_util::rt::TokioExecutor;
 
 use crate::error::BoxError;
 use crate::hop::strip_hop_by_hop;
-use crate::registry::Registry;
+use super::gateway::View;
 use crate::target::{uri_target, Scheme};
 use crate::transport;
 
 /// The body of every response the gateway gives.
 pub(super) type Body = UnsyncBoxBody<Bytes, BoxError>;
 
-/// Hands `req`, meant for `authority`, to the service registered for it in `registry`,
+/// Hands `req`, meant for `authority`, to the service its client finds for it,
 /// directly: no second HTTP exchange, so the service sees the HTTP version the client
 /// spoke to the gateway. The proxy's own headers are removed first.
 pub(super) async fn forward(
     req: Request<Incoming>,
-    registry: &Registry,
+    view: &View,
     authority: &str,
     scheme: Scheme,
 ) -> Result<Response<Body>, h2::Error> {
-    let Some(host) = registry.host(authority) else {
+    let Some(host) = view.host(authority) else {
         return Ok(not_intercepted(authority));
     };
     let (mut parts, body) = req.into_parts();

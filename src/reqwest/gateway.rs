@@ -31,8 +31,9 @@ use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 
 use super::forward::{self, Body, RealNetwork};
-use crate::registry::{Registry, WeakRegistry};
+use crate::registry::{Host, Registry, WeakRegistry};
 use crate::route::Route;
+use crate::scope::Lookup;
 use crate::target::{normalize_host, Scheme};
 
 /// How long a client connection may take to send a request's head.
@@ -112,18 +113,34 @@ fn registries() -> &'static Mutex<Vec<(u64, WeakRegistry)>> {
     REGISTRIES.get_or_init(Mutex::default)
 }
 
-/// The proxy credentials (user, password) for clients of `registry`.
-pub(crate) fn credentials(registry: &Registry) -> (String, &'static str) {
+/// What the clients of one set of credentials see: a registry, from the scopes the
+/// client was built in.
+#[derive(Clone)]
+pub(super) struct View {
+    registry: Registry,
+    lookup: Lookup,
+}
+
+impl View {
+    /// The host these clients find for `authority`.
+    pub(super) fn host(&self, authority: &str) -> Option<Arc<Host>> {
+        self.registry.host(&self.lookup, authority)
+    }
+}
+
+/// The proxy credentials (user, password) for clients of `registry` that see `lookup`.
+pub(crate) fn credentials(registry: &Registry, lookup: &Lookup) -> (String, &'static str) {
     let mut known = registries().lock().unwrap_or_else(PoisonError::into_inner);
     known.retain(|(_, weak)| weak.upgrade().is_some());
     if !known.iter().any(|(id, _)| *id == registry.id()) {
         known.push((registry.id(), registry.downgrade()));
     }
-    (format!("registry-{}", registry.id()), secret())
+    let user = format!("registry-{}-{}", registry.id(), lookup.encode());
+    (user, secret())
 }
 
-/// The registry whose credentials `headers` carry, if they are this process's.
-fn authorized(headers: &HeaderMap) -> Option<Registry> {
+/// What the clients whose credentials `headers` carry see, if those are this process's.
+fn authorized(headers: &HeaderMap) -> Option<View> {
     let value = headers.get(header::PROXY_AUTHORIZATION)?.to_str().ok()?;
     let encoded = value.strip_prefix("Basic ")?;
     let decoded = base64::engine::general_purpose::STANDARD
@@ -134,12 +151,15 @@ fn authorized(headers: &HeaderMap) -> Option<Registry> {
     if !constant_time_eq(password.as_bytes(), secret().as_bytes()) {
         return None;
     }
-    let id: u64 = user.strip_prefix("registry-")?.parse().ok()?;
+    let (id, lookup) = user.strip_prefix("registry-")?.split_once('-')?;
+    let id: u64 = id.parse().ok()?;
+    let lookup = Lookup::decode(lookup)?;
     let known = registries().lock().unwrap_or_else(PoisonError::into_inner);
-    known
+    let registry = known
         .iter()
         .find(|(known_id, _)| *known_id == id)
-        .and_then(|(_, weak)| weak.upgrade())
+        .and_then(|(_, weak)| weak.upgrade())?;
+    Some(View { registry, lookup })
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -154,10 +174,7 @@ pub(super) enum Leg {
     Proxy,
     /// Decrypted inside a `CONNECT` tunnel: origin requests, all for one authority of
     /// one registry.
-    Tunnel {
-        registry: Registry,
-        authority: String,
-    },
+    Tunnel { view: View, authority: String },
 }
 
 /// The task that waits for a served authority's removal (HTTP/2), and its route.
@@ -189,13 +206,13 @@ impl ConnState {
     /// (so the client's next request opens a new connection, which goes direct), and
     /// the removal waits for that. HTTP/1.1 connections are left open on purpose: see
     /// `forward::late`.
-    fn watch(self: &Arc<Self>, registry: &Registry, authority: &str, version: Version) {
+    fn watch(self: &Arc<Self>, view: &View, authority: &str, version: Version) {
         let mut served = self.served.lock().unwrap_or_else(PoisonError::into_inner);
         if served.iter().any(|(a, _)| a == authority) {
             return;
         }
         let task = (version == Version::HTTP_2)
-            .then(|| registry.watch(authority))
+            .then(|| view.registry.watch(&view.lookup, authority))
             .flatten()
             .map(|route| {
                 let state = Arc::downgrade(self);
@@ -303,7 +320,7 @@ async fn handle(
     match &state.leg {
         Leg::Proxy => {
             let target = absolute_http_authority(req.uri());
-            let Some(registry) = authorized(req.headers()) else {
+            let Some(view) = authorized(req.headers()) else {
                 // After its target was removed, a client reuses its pooled connection
                 // for it, without credentials: answer as the real host would.
                 if let Some(authority) = &target {
@@ -314,7 +331,7 @@ async fn handle(
                 return Ok(forward::proxy_auth_required());
             };
             if req.method() == Method::CONNECT {
-                return Ok(super::tunnel::connect(req, registry));
+                return Ok(super::tunnel::connect(req, view));
             }
             let Some(authority) = target else {
                 return Ok(forward::text(
@@ -322,26 +339,23 @@ async fn handle(
                     "expected an absolute-form http:// proxy request",
                 ));
             };
-            if registry.host(&authority).is_none() {
+            if view.host(&authority).is_none() {
                 if state.served(&authority) {
                     return forward::late(req, &authority, Scheme::Http, real).await;
                 }
                 return Ok(forward::not_intercepted(&authority));
             }
-            state.watch(&registry, &authority, req.version());
-            forward::forward(req, &registry, &authority, Scheme::Http).await
+            state.watch(&view, &authority, req.version());
+            forward::forward(req, &view, &authority, Scheme::Http).await
         }
-        Leg::Tunnel {
-            registry,
-            authority,
-        } => {
+        Leg::Tunnel { view, authority } => {
             // Every request in the tunnel is for the authority it was opened for,
             // whatever `Host` says; no proxy credentials travel inside.
-            if registry.host(authority).is_none() {
+            if view.host(authority).is_none() {
                 return forward::late(req, authority, Scheme::Https, real).await;
             }
-            state.watch(registry, authority, req.version());
-            forward::forward(req, registry, authority, Scheme::Https).await
+            state.watch(view, authority, req.version());
+            forward::forward(req, view, authority, Scheme::Https).await
         }
     }
 }

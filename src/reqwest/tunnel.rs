@@ -8,15 +8,14 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 
 use super::forward::{self, Body};
-use super::gateway::{serve_connection, ConnState, Leg};
-use crate::registry::Registry;
+use super::gateway::{serve_connection, ConnState, Leg, View};
 use crate::target::normalize_host;
 
 /// How long a client may take to complete the TLS handshake in a tunnel.
 const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Answers a `CONNECT` for a registered authority with 200, then serves the tunnel.
-pub(super) fn connect(req: Request<Incoming>, registry: Registry) -> Response<Body> {
+pub(super) fn connect(req: Request<Incoming>, view: View) -> Response<Body> {
     // CONNECT's target is authority-form: `host:port`, the port mandatory.
     let Some((host, port)) = req
         .uri()
@@ -29,7 +28,7 @@ pub(super) fn connect(req: Request<Incoming>, registry: Registry) -> Response<Bo
         return forward::text(StatusCode::BAD_REQUEST, "CONNECT to an invalid host");
     };
     let authority = format!("{host}:{port}");
-    if registry.host(&authority).is_none() {
+    if view.host(&authority).is_none() {
         return forward::not_intercepted(&authority);
     }
     let config = match crate::tls::server_config(&host) {
@@ -48,10 +47,7 @@ pub(super) fn connect(req: Request<Incoming>, registry: Registry) -> Response<Bo
         let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await else {
             return;
         };
-        let state = Arc::new(ConnState::new(Leg::Tunnel {
-            registry,
-            authority,
-        }));
+        let state = Arc::new(ConnState::new(Leg::Tunnel { view, authority }));
         serve_connection(tls, state).await;
     });
     Response::new(forward::empty())

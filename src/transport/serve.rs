@@ -135,7 +135,9 @@ pub(crate) fn dispatch(host: &Host, mut req: Request<Incoming>, scheme: Scheme) 
     }
     let entry = LoggedRequest::new(&req);
     mount.hit(entry.clone());
-    let fut = mount.service().call_guarded(req, mount.label().clone());
+    let fut = mount
+        .service()
+        .call_guarded(req, mount.label().clone(), mount.panic().clone());
     Box::pin(async move {
         let res = fut.await;
         if res.extensions().get::<Abort>().is_some() {

@@ -15,6 +15,7 @@ use super::transport::{InMemory, PassThrough};
 use crate::connect::Policy;
 use crate::error::{Error, Kind};
 use crate::registry::{Registry, Resolved};
+use crate::scope::{Lookup, Scope};
 use crate::target::uri_target;
 
 /// A ureq agent that intercepts the targets registered in [`Registry::global`], with
@@ -32,9 +33,14 @@ pub fn agent_with(config: Config) -> Agent {
 
 /// A ureq connector: registered targets go into their service, the rest to ureq's
 /// `DefaultConnector`, or are refused per the [`Policy`].
+///
+/// It sees the registrations of the [`Scope`] it was made in (ureq's requests are
+/// blocking calls, often from threads the test did not make), then the process-wide
+/// ones.
 pub struct Connector {
     registry: Registry,
     policy: Policy,
+    lookup: Lookup,
     default: DefaultConnector,
 }
 
@@ -44,8 +50,18 @@ impl Connector {
         Connector {
             registry: Registry::global().clone(),
             policy: Policy::PassThrough,
+            lookup: Lookup::here(),
             default: DefaultConnector::new(),
         }
+    }
+
+    /// Sees the registrations of `scope` (then the process-wide ones) instead of those
+    /// of the scope the connector was made in.
+    ///
+    /// Default: [`Scope::current`] where [`Connector::new`] was called.
+    pub fn with_scope(mut self, scope: Scope) -> Connector {
+        self.lookup = Lookup::pinned(scope);
+        self
     }
 
     /// Consults `registry` instead of the global one.
@@ -69,6 +85,7 @@ impl Connector {
         Resolver {
             registry: self.registry.clone(),
             policy: self.policy,
+            lookup: self.lookup,
             default: DefaultResolver::default(),
         }
     }
@@ -120,7 +137,7 @@ impl ureq::unversioned::transport::Connector for Connector {
         let Some(target) = uri_target(details.uri) else {
             return self.default.connect(details, chained);
         };
-        match self.registry.resolve(&target.authority()) {
+        match self.registry.resolve(&self.lookup, &target.authority()) {
             Resolved::InMemory(host, route) => {
                 let config = details.config;
                 let buffers =
@@ -176,6 +193,7 @@ impl ureq::unversioned::transport::Connector for Connector {
 pub struct Resolver {
     registry: Registry,
     policy: Policy,
+    lookup: Lookup,
     default: DefaultResolver,
 }
 
@@ -196,7 +214,11 @@ impl ureq::unversioned::resolver::Resolver for Resolver {
         timeout: NextTimeout,
     ) -> Result<ResolvedSocketAddrs, ureq::Error> {
         if let Some(target) = uri_target(uri) {
-            if self.registry.host(&target.authority()).is_some() || !self.policy.allows(&target) {
+            let registered = self
+                .registry
+                .host(&self.lookup, &target.authority())
+                .is_some();
+            if registered || !self.policy.allows(&target) {
                 // Never connected to: the connector serves this target in memory, or
                 // refuses it.
                 let mut addrs = self.empty();
