@@ -80,7 +80,6 @@ mod background;
 mod connect;
 mod error;
 mod guard;
-#[cfg(any(feature = "record", feature = "reqwest"))]
 mod hop;
 mod log;
 mod macros;

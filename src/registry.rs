@@ -75,6 +75,9 @@ struct Watched {
     lookup: Lookup,
     /// Where in `lookup` the connection found its host; past the end for pass-through.
     rank: usize,
+    /// The current-thread runtime the connection's task runs on, if it was dialed from
+    /// one: a registration made on that runtime's thread cannot wait for it to close.
+    local: Option<u64>,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -262,21 +265,36 @@ impl Registry {
             log: RequestLog::default(),
             panic: PanicSlot::default(),
         });
+        let mut diverted = Vec::new();
+        let registered = self.insert_mount(scope, &key, mount, &mut diverted);
+        // Outside the locks: the next request made after this returns must not find a
+        // diverted connection still in its client's pool.
+        route::wait_acked(&diverted);
+        registered
+    }
+
+    fn insert_mount(
+        &self,
+        scope: Scope,
+        key: &str,
+        mount: Arc<Mount>,
+        diverted: &mut Vec<Arc<RouteState>>,
+    ) -> Result<Intercept, Error> {
         let mut hosts = self
             .inner
             .hosts
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        let scoped = hosts.entry(key.clone()).or_default();
+        let scoped = hosts.entry(key.to_owned()).or_default();
         let host = match scoped.iter().find(|h| h.scope == scope) {
             Some(host) => host.clone(),
             None => {
-                let host = Arc::new(Host::new(key.clone(), scope));
+                let host = Arc::new(Host::new(key.to_owned(), scope));
                 scoped.push(host.clone());
                 // Connections that see this scope before the one they went to (through
                 // to the real host, or to a registration this one shadows) must not
                 // carry another request: their clients reconnect, into this service.
-                self.divert(&key, scope);
+                *diverted = self.divert(key, scope);
                 host
             }
         };
@@ -297,22 +315,30 @@ impl Registry {
         Ok(Intercept::new(self.clone(), mount))
     }
 
-    /// Marks stale the watched routes to `authority` that would now find `scope` first.
-    fn divert(&self, authority: &str, scope: Scope) {
+    /// Marks stale the watched routes to `authority` that would now find `scope` first;
+    /// returns those the caller can wait for (their connections acknowledge closing, on
+    /// a runtime that is not the caller's current-thread one).
+    fn divert(&self, authority: &str, scope: Scope) -> Vec<Arc<RouteState>> {
         let mut watched = self.watched();
         let Some(routes) = watched.get_mut(authority) else {
-            return;
+            return Vec::new();
         };
+        let here = crate::scope::current_thread_runtime();
+        let mut waiting = Vec::new();
         routes.retain(|w| {
             let Some(route) = w.route.upgrade() else {
                 return false;
             };
             if w.lookup.rank(scope).is_some_and(|rank| rank < w.rank) {
                 route.mark_stale();
+                if route.needs_ack() && (w.local.is_none() || w.local != here) {
+                    waiting.push(route);
+                }
                 return false;
             }
             true
         });
+        waiting
     }
 
     /// Removes the mount `id` from `key` in `scope`; when the host has no mount left,
@@ -364,13 +390,19 @@ impl Registry {
 
     /// Where a connection to `authority` goes, for a caller that sees `lookup`: into a
     /// registered host, or through to the real network. The returned route turns stale
-    /// when that changes.
-    pub(crate) fn resolve(&self, lookup: &Lookup, authority: &str) -> Resolved {
+    /// when that changes. With `acking`, a pass-through route is one the connection
+    /// [acknowledges](Route::ack) when it is gone, and a registration that diverts it
+    /// waits for that, briefly.
+    pub(crate) fn resolve(&self, lookup: &Lookup, authority: &str, acking: bool) -> Resolved {
         let hosts = self.hosts_read();
         let found = hosts.get(authority).and_then(|scoped| find(scoped, lookup));
         // Still under the hosts lock, so that a concurrent `add` either sees this route
         // or happened before the lookup.
-        let route = Route::new();
+        let route = if acking && found.is_none() {
+            Route::acknowledging()
+        } else {
+            Route::new()
+        };
         let rank = found.map_or(lookup.scopes().len(), |(rank, _)| rank);
         let mut watched = self.watched();
         // Now and then, forget the authorities whose connections are all gone.
@@ -386,6 +418,7 @@ impl Registry {
             route: route.downgrade(),
             lookup: *lookup,
             rank,
+            local: crate::scope::current_thread_runtime(),
         });
         drop(watched);
         match found {
@@ -513,12 +546,6 @@ impl Host {
         self.mounts.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A route that turns stale when this host's last registration is removed (at once
-    /// if it already was).
-    pub(crate) fn route(&self) -> Route {
-        self.attach(Route::new())
-    }
-
     /// Attaches `route` to this host; stale at once if the host is gone.
     fn attach(&self, route: Route) -> Route {
         let mut routes = self.routes.lock().unwrap_or_else(PoisonError::into_inner);
@@ -529,6 +556,14 @@ impl Host {
             routes.open.push(route.downgrade());
         }
         route
+    }
+
+    /// Whether the host lost its last registration.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.routes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .closed
     }
 
     /// Marks every route to this host stale; returns those whose connections must

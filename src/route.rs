@@ -80,8 +80,7 @@ impl Route {
     }
 
     /// A route whose connection acknowledges a change ([`Route::ack`]) once it has acted
-    /// on it; removing the registration waits for that, briefly.
-    #[cfg_attr(not(feature = "reqwest"), allow(dead_code))]
+    /// on it; the registration change waits for that, briefly.
     pub(crate) fn acknowledging() -> Route {
         Route(Arc::new(RouteState {
             stale: AtomicBool::new(false),
@@ -91,7 +90,6 @@ impl Route {
     }
 
     /// Acknowledges a change of an acknowledging route: the connection has acted on it.
-    #[cfg_attr(not(feature = "reqwest"), allow(dead_code))]
     pub(crate) fn ack(&self) {
         if let Some((done, cv)) = &self.0.ack {
             *done.lock().unwrap_or_else(PoisonError::into_inner) = true;

@@ -118,6 +118,13 @@ fn runtime_number(id: tokio::runtime::Id) -> u64 {
     digits.0
 }
 
+/// The number of the runtime the caller runs on, if it is a current-thread one.
+pub(crate) fn current_thread_runtime() -> Option<u64> {
+    let handle = tokio::runtime::Handle::try_current().ok()?;
+    (handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread)
+        .then(|| runtime_number(handle.id()))
+}
+
 impl Scope {
     /// The scope of the caller: the scope [entered](Scope::enter) on this thread, else
     /// the tokio runtime the caller runs on, else the current thread (the process on
@@ -358,7 +365,10 @@ mod tests {
         let other = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
-        assert_ne!(other.block_on(async { Scope::current() }), inside.scopes()[0]);
+        assert_ne!(
+            other.block_on(async { Scope::current() }),
+            inside.scopes()[0]
+        );
     }
 
     #[test]

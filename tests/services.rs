@@ -287,3 +287,66 @@ async fn an_aborted_response_is_a_connection_failure_for_the_client() {
         "an aborted request has no status"
     );
 }
+
+#[tokio::test]
+async fn a_guard_raises_its_services_panic_again_when_the_client_swallowed_the_500() {
+    let svc = tower::service_fn(|_req: Request<Incoming>| async move {
+        if true {
+            panic!("the token is malformed");
+        }
+        Ok::<_, Infallible>(Response::new(String::new()))
+    });
+    let api = http_intercept::add("retried.services.test:80", svc).unwrap();
+    // A client that retries 5xx three times, then gives up quietly, as SDKs do.
+    let client = client();
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        let res = client
+            .request(get("http://retried.services.test/"))
+            .await
+            .unwrap();
+        statuses.push(res.status().as_u16());
+    }
+    assert_eq!(statuses, [500; 4]);
+    assert_eq!(api.hits(), 4);
+    let raised = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(api)))
+        .expect_err("the drop raises the service's panic");
+    let message = raised.downcast_ref::<String>().unwrap();
+    assert_eq!(
+        message,
+        "http-intercept: the service for retried.services.test:80 panicked while serving a \
+         request (the client was answered a 500): the token is malformed"
+    );
+}
+
+#[test]
+fn a_guard_dropped_while_the_test_panics_does_not_panic_again() {
+    let svc = tower::service_fn(|_req: Request<Incoming>| async move {
+        if true {
+            panic!("first");
+        }
+        Ok::<_, Infallible>(Response::new(String::new()))
+    });
+    let outcome = std::panic::catch_unwind(|| {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let api = http_intercept::add("panicking-test.services.test:80", svc).unwrap();
+        rt.block_on(async {
+            let res = client()
+                .request(get("http://panicking-test.services.test/"))
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 500);
+        });
+        let _api = api;
+        panic!("the test's own assertion failed");
+    });
+    // One panic, the test's own: the guard stayed quiet while unwinding.
+    let panic = outcome.unwrap_err();
+    assert_eq!(
+        panic.downcast_ref::<&str>(),
+        Some(&"the test's own assertion failed")
+    );
+}

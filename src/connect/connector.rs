@@ -7,9 +7,15 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::Uri;
+use std::sync::OnceLock;
+
+use http::{Request, StatusCode, Uri};
+use http_body_util::BodyExt as _;
+use hyper::body::Incoming;
 use hyper::rt::{Read, Write};
 use hyper_util::client::legacy::connect::{Connection, HttpConnector};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
 use pin_project_lite::pin_project;
 
 use super::InterceptStream;
@@ -17,8 +23,9 @@ use crate::error::{BoxError, Error, Kind};
 use crate::registry::{Host, Registry, Resolved};
 use crate::route::Route;
 use crate::scope::{Lookup, Scope};
+use crate::service::text_response;
 use crate::target::{uri_target, Scheme, Target};
-use crate::transport;
+use crate::transport::{self, HostFuture, Late};
 
 /// What a [`Connector`] does with a connection to a target that nothing is registered
 /// for.
@@ -97,7 +104,9 @@ pub struct Connector<C = HttpConnector> {
     inner: C,
     registry: Registry,
     policy: Policy,
-    scope: Option<Scope>,
+    /// Set by `with_scope`, or for the connector that carries late requests: the
+    /// lookup of the connection they arrived on.
+    lookup: Option<Lookup>,
 }
 
 impl Connector {
@@ -123,7 +132,7 @@ impl<C> Connector<C> {
             inner,
             registry: Registry::global().clone(),
             policy: Policy::PassThrough,
-            scope: None,
+            lookup: None,
         }
     }
 
@@ -143,7 +152,7 @@ impl<C> Connector<C> {
     /// Default: the scope of the task that opens the connection ([`Scope::current`]),
     /// then its thread's, then the process.
     pub fn with_scope(mut self, scope: Scope) -> Self {
-        self.scope = Some(scope);
+        self.lookup = Some(Lookup::pinned(scope));
         self
     }
 
@@ -187,15 +196,16 @@ impl<C: fmt::Debug> fmt::Debug for Connector<C> {
             .field("inner", &self.inner)
             .field("registry", &self.registry)
             .field("policy", &self.policy)
-            .field("scope", &self.scope)
+            .field("lookup", &self.lookup)
             .finish()
     }
 }
 
 impl<C> tower_service::Service<Uri> for Connector<C>
 where
-    C: tower_service::Service<Uri>,
+    C: tower_service::Service<Uri> + Clone + Send + Sync + 'static,
     C::Response: Read + Write + Connection + Unpin + Send + 'static,
+    C::Future: Unpin + Send + 'static,
     C::Error: Into<BoxError>,
 {
     type Response = InterceptStream<C::Response>;
@@ -225,16 +235,17 @@ where
                 },
             };
         };
-        let lookup = match self.scope {
-            Some(scope) => Lookup::pinned(scope),
-            None => Lookup::here(),
-        };
-        match self.registry.resolve(&lookup, &target.authority()) {
+        let lookup = self.lookup.unwrap_or_else(Lookup::here);
+        match self.registry.resolve(&lookup, &target.authority(), true) {
             Resolved::InMemory(host, route) => Connecting {
                 state: State::InMemory {
                     host: Some(host),
                     scheme: target.scheme(),
                     route: Some(route),
+                    late: Some(late_path(Connector {
+                        lookup: Some(lookup),
+                        ..self.clone()
+                    })),
                 },
             },
             Resolved::PassThrough(route) if self.policy.allows(&target) => {
@@ -268,6 +279,7 @@ pin_project! {
             host: Option<Arc<Host>>,
             scheme: Scheme,
             route: Option<Route>,
+            late: Option<Late>,
         },
         PassThrough {
             #[pin]
@@ -301,13 +313,16 @@ where
                 host,
                 scheme,
                 route,
+                late,
             } => {
-                let (Some(host), Some(route)) = (host.take(), route.take()) else {
+                let (Some(host), Some(route), Some(late)) =
+                    (host.take(), route.take(), late.take())
+                else {
                     panic!("Connecting polled after completion");
                 };
                 // Spawned here rather than in `call`, which may run outside a runtime.
-                let io = transport::connect(host, *scheme)?;
-                Poll::Ready(Ok(InterceptStream::in_memory(io, route)))
+                let io = transport::connect(host, *scheme, route, late)?;
+                Poll::Ready(Ok(InterceptStream::in_memory(io, Route::detached())))
             }
             StateProj::PassThrough { future, route } => {
                 let io = std::task::ready!(future.poll(cx)).map_err(Into::into)?;
@@ -326,6 +341,75 @@ impl<F> fmt::Debug for Connecting<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Connecting").finish_non_exhaustive()
     }
+}
+
+/// Where the requests go that reach an in-memory connection after its route changed:
+/// where a new connection of `connector` (pinned to the lookup of that connection)
+/// would go, decided again for each request. Into the host registered now, directly
+/// (no second connection, so a long-lived HTTP/2 connection never stacks up hops);
+/// through the wrapped connector to the real host, over the HTTP version the client
+/// spoke; or, where the policy refuses real connections, a 502 that says so.
+fn late_path<C>(connector: Connector<C>) -> Late
+where
+    C: tower_service::Service<Uri> + Clone + Send + Sync + 'static,
+    C::Response: Read + Write + Connection + Unpin + Send + 'static,
+    C::Future: Unpin + Send + 'static,
+    C::Error: Into<BoxError>,
+{
+    let lookup = connector.lookup.unwrap_or_else(Lookup::here);
+    let real: Arc<[OnceLock<Client<C, Incoming>>; 2]> = Arc::default();
+    Arc::new(move |req: Request<Incoming>| -> HostFuture {
+        // Normalised by the transport: absolute, with the scheme the client used.
+        let Some(target) = uri_target(req.uri()) else {
+            let message = format!(
+                "http-intercept: a late request without a host: {}",
+                req.uri()
+            );
+            return Box::pin(std::future::ready(Ok(text_response(
+                StatusCode::BAD_GATEWAY,
+                "late",
+                message,
+            ))));
+        };
+        if let Some(host) = connector.registry.host(&lookup, &target.authority()) {
+            return transport::dispatch(&host, req, target.scheme());
+        }
+        if !connector.policy.allows(&target) {
+            let denied = Error::new(Kind::Denied {
+                authority: target.authority(),
+                url: target.url(),
+            });
+            let message = format!("http-intercept: {denied}");
+            return Box::pin(std::future::ready(Ok(text_response(
+                StatusCode::BAD_GATEWAY,
+                "denied",
+                message,
+            ))));
+        }
+        let h2 = req.version() == http::Version::HTTP_2;
+        let client = real[usize::from(h2)]
+            .get_or_init(|| {
+                Client::builder(TokioExecutor::new())
+                    .http2_only(h2)
+                    .build(connector.inner.clone())
+            })
+            .clone();
+        Box::pin(async move {
+            match client.request(req).await {
+                Ok(res) => Ok(res.map(|body| body.map_err(Into::into).boxed_unsync())),
+                Err(err) => Ok(text_response(
+                    StatusCode::BAD_GATEWAY,
+                    "late",
+                    format!(
+                        "http-intercept: the route to {} changed while this request was on \
+                         its way, and sending it to the real host failed: {}",
+                        target.authority(),
+                        crate::service::error_chain(&err)
+                    ),
+                )),
+            }
+        })
+    })
 }
 
 #[cfg(test)]

@@ -14,15 +14,22 @@ use crate::transport::ClientEnd;
 /// A connection made by a [`Connector`](super::Connector): either in memory, into a
 /// registered service, or the wrapped connector's own stream, passed through.
 ///
-/// Either way it watches its route, so that a client does not reuse it once the
+/// Either way it follows its route, so that a client does not keep using it once the
 /// registry would send a new connection elsewhere:
 ///
-/// - in memory, once the registration is dropped: the exchanges in progress finish
-///   (a response body still streaming is not cut), then reads report end-of-file and
-///   the client reconnects, passing through or refused as a fresh client would;
+/// - in memory, once the registration is dropped (or shadowed by one the client sees
+///   first): the connection stays open, and each request that still arrives on it,
+///   even one the client sent at the very moment of the change, goes where a new
+///   connection would go (through this connector again: the real host, another
+///   registration, or a refusal). An HTTP/1.1 answer sent that way closes the
+///   connection; an HTTP/2 connection keeps carrying requests that way until the
+///   client drops it. A request is never failed by the change;
 /// - passed through, once the target is registered: reads report end-of-file and
 ///   writes fail with a broken pipe at once, so the client reconnects into the service
-///   (an exchange in progress with the real host at that moment is cut).
+///   (an exchange in progress with the real host at that moment is cut). The
+///   registration waits, half a second at the most, until such connections of clients
+///   on other threads have closed, so that the next request made after it opens a new
+///   connection.
 pub struct InterceptStream<T> {
     io: Io<T>,
     route: Route,
@@ -41,14 +48,12 @@ impl<T> InterceptStream<T> {
         }
     }
 
-    /// Whether the route changed and nothing is in flight: time to report end-of-file.
+    /// Whether a passed-through connection's route changed: time to report
+    /// end-of-file. (In-memory connections follow route changes on their serving end.)
     fn is_finished(&self, cx: &mut Context<'_>) -> bool {
-        if !self.route.poll_stale(cx) {
-            return false;
-        }
         match &self.io {
-            Io::InMemory(end) => end.activity.is_idle(),
-            Io::PassThrough(_) => true,
+            Io::InMemory(_) => false,
+            Io::PassThrough(_) => self.route.poll_stale(cx),
         }
     }
 
@@ -148,6 +153,13 @@ impl<T: Write + Unpin> Write for InterceptStream<T> {
             Io::InMemory(end) => Pin::new(&mut end.io).poll_shutdown(cx),
             Io::PassThrough(io) => Pin::new(io).poll_shutdown(cx),
         }
+    }
+}
+
+impl<T> Drop for InterceptStream<T> {
+    fn drop(&mut self) {
+        // A registration that diverted this connection waits for it to be gone.
+        self.route.ack();
     }
 }
 

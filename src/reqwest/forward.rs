@@ -15,9 +15,9 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
+use super::gateway::View;
 use crate::error::BoxError;
 use crate::hop::strip_hop_by_hop;
-use super::gateway::View;
 use crate::target::{uri_target, Scheme};
 use crate::transport;
 

@@ -122,7 +122,10 @@ where
         .add(format!("{}://{addr}", scheme.as_str()), service)
         .map_err(io::Error::other)?;
     let host = registry
-        .host(&crate::scope::Lookup::process(), &guard.target().authority())
+        .host(
+            &crate::scope::Lookup::process(),
+            &guard.target().authority(),
+        )
         .ok_or_else(|| io::Error::other("http-intercept: the server's registration vanished"))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

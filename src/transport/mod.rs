@@ -14,8 +14,8 @@ mod pipe;
 mod serve;
 
 pub(crate) use self::pipe::{connect, ClientEnd};
-#[cfg(feature = "reqwest")]
 pub(crate) use self::serve::dispatch;
 #[cfg(any(feature = "server", all(feature = "ureq", unix)))]
 pub(crate) use self::serve::serve;
 pub use self::serve::PathPrefix;
+pub(crate) use self::serve::{HostFuture, Late};

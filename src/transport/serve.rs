@@ -11,8 +11,8 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioExecutor;
 use hyper_util::server::conn::auto;
 
-use super::pipe::Activity;
 use crate::error::BoxError;
+use crate::hop::strip_hop_by_hop;
 use crate::log::LoggedRequest;
 use crate::registry::{strip_prefix, Host};
 use crate::route::Route;
@@ -33,15 +33,22 @@ impl PathPrefix {
     }
 }
 
+/// Where a request goes that reaches a connection after its route turned stale: where
+/// a new connection from the same client would go (another registration, the real
+/// network, or a refusal). Made by the connector that opened the connection.
+pub(crate) type Late = Arc<dyn Fn(Request<Incoming>) -> HostFuture + Send + Sync>;
+
 /// Serves one connection with the services registered for `host`, until the client
-/// closes it, or, when a `route` is given, until that route turns stale (then the
-/// connection shuts down gracefully: requests in flight finish, no new one starts).
+/// closes it. When a `route` is given and turns stale: with a `late` path, each request
+/// that still arrives goes there (HTTP/1.1 answers then close the connection); without
+/// one, the connection shuts down gracefully (requests in flight finish, no new one
+/// starts).
 pub(crate) async fn serve<I>(
     io: I,
     host: Arc<Host>,
     scheme: Scheme,
     route: Option<Route>,
-    activity: Option<Arc<Activity>>,
+    late: Option<Late>,
 ) where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
@@ -50,15 +57,22 @@ pub(crate) async fn serve<I>(
     #[cfg(feature = "server")]
     let (io, raw) = crate::server::raw::wrap(io);
     let builder = auto::Builder::new(TokioExecutor::new());
+    // With a late path the connection stays open after a route change: requests that
+    // still arrive are sent on, never failed (HTTP/1.1 answers then close the
+    // connection). Without one it shuts down gracefully.
+    let (late, shut_down_on) = match (route, late) {
+        (Some(route), Some(late)) => (Some((route, late)), None),
+        (route, _) => (None, route),
+    };
     let service = HostService {
         host,
         scheme,
-        activity,
+        late,
         #[cfg(feature = "server")]
         raw,
     };
     let conn = builder.serve_connection_with_upgrades(io, service);
-    let Some(route) = route else {
+    let Some(route) = shut_down_on else {
         let _ = conn.await;
         return;
     };
@@ -79,9 +93,9 @@ pub(crate) async fn serve<I>(
 struct HostService {
     host: Arc<Host>,
     scheme: Scheme,
-    /// For in-memory connections: counts the exchanges in progress, so that the
-    /// client's end knows when the connection is idle.
-    activity: Option<Arc<Activity>>,
+    /// For in-memory connections: the connection's route, and where requests go once
+    /// it is stale.
+    late: Option<(Route, Late)>,
     /// Feature "server": the connection's raw slot, handed to HTTP/1.x requests.
     #[cfg(feature = "server")]
     raw: crate::server::raw::RawConn,
@@ -104,11 +118,11 @@ impl hyper::service::Service<Request<Incoming>> for HostService {
             self.raw.attach(&mut req);
             req
         };
-        let fut = dispatch(&self.host, req, self.scheme);
-        match &self.activity {
-            None => fut,
-            Some(activity) => activity.track(fut),
-        }
+        let late = self
+            .late
+            .as_ref()
+            .map(|(route, late)| (route.is_stale(), late));
+        dispatch_or_late(&self.host, req, self.scheme, late)
     }
 }
 
@@ -116,10 +130,28 @@ impl hyper::service::Service<Request<Incoming>> for HostService {
 /// does: normalised (see the crate docs), logged, counted, its mount's path prefix
 /// stripped; a 404 that says what is mounted when nothing serves the path. The error
 /// is only for [`Abort`].
-pub(crate) fn dispatch(host: &Host, mut req: Request<Incoming>, scheme: Scheme) -> HostFuture {
+pub(crate) fn dispatch(host: &Host, req: Request<Incoming>, scheme: Scheme) -> HostFuture {
+    dispatch_or_late(host, req, scheme, None)
+}
+
+/// [`dispatch`], for a connection that has a `late` path: taken when its route is stale
+/// (the `bool`), or when the host lost its last registration while the request was on
+/// its way. Such a request never gets a 404 from a host with nothing mounted.
+fn dispatch_or_late(
+    host: &Host,
+    mut req: Request<Incoming>,
+    scheme: Scheme,
+    late: Option<(bool, &Late)>,
+) -> HostFuture {
     normalize(&mut req, scheme, host.authority());
+    if let Some((true, late)) = late {
+        return send_late(late, req);
+    }
     let path = req.uri().path();
     let Some(mount) = host.mount_for(path) else {
+        if let Some((_, late)) = late.filter(|_| host.is_closed()) {
+            return send_late(late, req);
+        }
         let message = format!(
             "http-intercept: nothing is mounted at {path} on {}; mounted path prefixes: {}",
             host.authority(),
@@ -144,6 +176,24 @@ pub(crate) fn dispatch(host: &Host, mut req: Request<Incoming>, scheme: Scheme) 
             return Err("http-intercept: the service aborted the exchange".into());
         }
         entry.answered(res.status());
+        Ok(res)
+    })
+}
+
+/// Hands a request that arrived after its connection's route changed to `late`, as a
+/// proxy would: its hop-by-hop headers removed, and over HTTP/1.1 an answer that closes
+/// the connection, so that the client's next request opens a new one.
+fn send_late(late: &Late, mut req: Request<Incoming>) -> HostFuture {
+    let h1 = req.version() < http::Version::HTTP_2;
+    strip_hop_by_hop(req.headers_mut());
+    let fut = late(req);
+    Box::pin(async move {
+        let mut res = fut.await?;
+        strip_hop_by_hop(res.headers_mut());
+        if h1 {
+            res.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         Ok(res)
     })
 }

@@ -137,7 +137,10 @@ impl ureq::unversioned::transport::Connector for Connector {
         let Some(target) = uri_target(details.uri) else {
             return self.default.connect(details, chained);
         };
-        match self.registry.resolve(&self.lookup, &target.authority()) {
+        match self
+            .registry
+            .resolve(&self.lookup, &target.authority(), false)
+        {
             Resolved::InMemory(host, route) => {
                 let config = details.config;
                 let buffers =
