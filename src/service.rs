@@ -47,8 +47,11 @@ pub(crate) type ServiceFuture =
 
 /// The header set on responses that http-intercept made up rather than the registered
 /// service: its value is `panic` (the service panicked), `error` (it returned an
-/// error), `not-found` (nothing is mounted at that path) or, from the test server,
-/// `server` (a refusal, a bad pipe string or a malformed `.headers` file).
+/// error), `not-found` (nothing is mounted at that path), `denied` or `late` (a request
+/// on a pooled connection whose registration was dropped: a new connection would be
+/// refused by the connector's policy, or failed to reach the real host; status 502) or,
+/// from the test server, `server` (a refusal, a bad pipe string or a malformed
+/// `.headers` file).
 pub const ERROR_HEADER: &str = "x-http-intercept-error";
 
 /// A response extension that makes the client see a connection failure instead of

@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use http::{Request, StatusCode};
 use http_body::Frame;
 use http_body_util::{BodyExt, StreamBody};
-use http_intercept::{Connector, Policy, Registry};
+use http_intercept::{Connector, Policy, Registry, ERROR_HEADER};
 use support::*;
 
 #[tokio::test]
@@ -252,6 +252,19 @@ async fn dropping_the_guard_under_deny_policy_refuses_the_pooled_client() {
         .unwrap();
     assert_eq!(text(res).await, "here");
     drop(guard);
+    // The pooled connection answers what a new one would meet, as a 502 that says so
+    // (a request the client already sent is never failed by the change)...
+    let res = client
+        .request(get("http://gone.connector.test/"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 502);
+    assert_eq!(res.headers()[ERROR_HEADER], "denied");
+    assert_eq!(res.headers()["connection"], "close");
+    let body = text(res).await;
+    assert!(body.contains("real connections are disabled"), "{body}");
+    assert!(body.contains("gone.connector.test:80"), "{body}");
+    // ...and closes, so the next request meets the refusal itself.
     let err = client
         .request(get("http://gone.connector.test/"))
         .await
@@ -384,12 +397,18 @@ async fn dropping_the_guard_lets_a_response_in_flight_finish() {
         drop(tx);
         assert_eq!(text(res).await, "first second", "h2={h2}");
         // The next request goes where a fresh client's would: nowhere (the name does
-        // not resolve), not to the removed service.
-        let err = client
+        // not resolve), not to the removed service; the pooled connection says so.
+        let res = client
             .request(get("http://inflight.connector.test/"))
             .await
-            .unwrap_err();
-        assert!(err.is_connect(), "h2={h2}: {err:?}");
+            .unwrap();
+        assert_eq!(res.status(), 502, "h2={h2}");
+        assert_eq!(res.headers()[ERROR_HEADER], "late", "h2={h2}");
+        let body = text(res).await;
+        assert!(
+            body.contains("sending it to the real host failed"),
+            "h2={h2}: {body}"
+        );
     }
 }
 

@@ -20,10 +20,13 @@ use crate::transport::ClientEnd;
 /// - in memory, once the registration is dropped (or shadowed by one the client sees
 ///   first): the connection stays open, and each request that still arrives on it,
 ///   even one the client sent at the very moment of the change, goes where a new
-///   connection would go (through this connector again: the real host, another
-///   registration, or a refusal). An HTTP/1.1 answer sent that way closes the
-///   connection; an HTTP/2 connection keeps carrying requests that way until the
-///   client drops it. A request is never failed by the change;
+///   connection would go: the host registered now, or the real host through the
+///   wrapped connector. Where a new connection would fail (refused by the
+///   [`Policy`](super::Policy), or the real host unreachable) the answer is a 502 whose
+///   body says why, marked with [`ERROR_HEADER`](crate::ERROR_HEADER) `denied` or
+///   `late`. An HTTP/1.1 answer sent that way closes the
+///   connection; an HTTP/2 connection keeps carrying requests that way (one registry
+///   look-up each) until the client drops it. A request is never failed by the change;
 /// - passed through, once the target is registered: reads report end-of-file and
 ///   writes fail with a broken pipe at once, so the client reconnects into the service
 ///   (an exchange in progress with the real host at that moment is cut). The
