@@ -162,3 +162,99 @@ flavors! {
     h1_requests_racing_the_drop => requests_racing_the_drop(false);
     h2_requests_racing_the_drop => requests_racing_the_drop(true);
 }
+
+// ---- tonic: a gRPC channel over HTTP/2 through the same route changes -----------------
+
+mod grpc {
+    use super::*;
+
+    use std::net::SocketAddr;
+
+    use http_intercept::Connector;
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use tonic::transport::Endpoint;
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::health_client::HealthClient;
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::server::health_reporter;
+    use tower::ServiceExt as _;
+
+    /// A real gRPC health server on loopback, where "orders" is not serving.
+    async fn real_server() -> SocketAddr {
+        let (reporter, server) = health_reporter();
+        reporter
+            .set_service_status("orders", tonic_health::ServingStatus::NotServing)
+            .await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let _reporter = reporter;
+            while let Ok((stream, _)) = listener.accept().await {
+                let _ = stream.set_nodelay(true);
+                let server = server.clone();
+                let svc = hyper::service::service_fn(move |req| server.clone().oneshot(req));
+                tokio::spawn(async move {
+                    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+        addr
+    }
+
+    async fn orders(
+        client: &mut HealthClient<tonic::transport::Channel>,
+    ) -> Result<ServingStatus, String> {
+        let request = HealthCheckRequest {
+            service: "orders".into(),
+        };
+        match tokio::time::timeout(Duration::from_secs(10), client.check(request)).await {
+            Ok(Ok(res)) => Ok(res.into_inner().status()),
+            Ok(Err(status)) => Err(format!("{status:?}")),
+            Err(_) => Err("timed out".into()),
+        }
+    }
+
+    /// Register, call, drop, call: the in-memory service says serving, the real one
+    /// not, through one channel.
+    pub(super) async fn drop_then_call() {
+        let addr = real_server().await;
+        let endpoint = Endpoint::from_shared(format!("http://{addr}")).unwrap();
+        let channel = endpoint.connect_with_connector_lazy(Connector::new());
+        let mut client = HealthClient::new(channel);
+        let mut failures = Vec::new();
+        for round in 0..rounds() {
+            let (reporter, service) = health_reporter();
+            reporter
+                .set_service_status("orders", tonic_health::ServingStatus::Serving)
+                .await;
+            let guard = http_intercept::add(addr, service).unwrap();
+            match orders(&mut client).await {
+                Ok(ServingStatus::Serving) => {}
+                other => failures.push(format!("round {round}, registered: {other:?}")),
+            }
+            drop(guard);
+            match orders(&mut client).await {
+                Ok(ServingStatus::NotServing) => {}
+                other => failures.push(format!("round {round}, dropped: {other:?}")),
+            }
+        }
+        assert!(
+            failures.is_empty(),
+            "{} failures: {:#?}",
+            failures.len(),
+            &failures[..failures.len().min(10)]
+        );
+    }
+}
+
+#[tokio::test]
+async fn tonic_drop_then_call_current_thread() {
+    grpc::drop_then_call().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tonic_drop_then_call_multi_thread() {
+    grpc::drop_then_call().await
+}

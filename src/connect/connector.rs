@@ -110,11 +110,14 @@ pub struct Connector<C = HttpConnector> {
 }
 
 impl Connector {
-    /// A connector that passes unregistered targets to a default [`HttpConnector`]
-    /// (plain `http://` only; wrap an HTTPS connector with [`Connector::wrap`] to pass
-    /// `https://` through).
+    /// A connector that passes unregistered targets to a default [`HttpConnector`] with
+    /// `TCP_NODELAY` set, as reqwest sets it (plain `http://` only; wrap an HTTPS
+    /// connector with [`Connector::wrap`] to pass `https://` through).
     pub fn new() -> Self {
-        Connector::wrap(HttpConnector::new())
+        let mut http = HttpConnector::new();
+        // Without it, small HTTP/2 exchanges to a real host wait out delayed ACKs (40 ms).
+        http.set_nodelay(true);
+        Connector::wrap(http)
     }
 }
 
