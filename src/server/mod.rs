@@ -44,15 +44,23 @@
 
 mod asis;
 mod body;
+mod cache;
+mod digest;
 mod files;
 mod handler;
 mod headers;
+mod listing;
+mod lookup;
+mod mime;
 mod path;
 mod pipes;
 mod query;
+mod ranges;
 pub(crate) mod raw;
 mod respond;
 mod serve;
+mod serve_file;
+mod site;
 mod stash;
 mod sub;
 

@@ -242,7 +242,8 @@ where
         // just close.
         let io: &dyn Any = &inner.io;
         if let Some(tcp) = io.downcast_ref::<TokioIo<tokio::net::TcpStream>>() {
-            let _ = socket2::SockRef::from(tcp.inner()).set_linger(Some(std::time::Duration::ZERO));
+            #[allow(deprecated)]
+            let _ = tcp.inner().set_linger(Some(std::time::Duration::ZERO));
         }
         inner.mode = Mode::Reset;
         if let Some(waker) = inner.read_waker.take() {
