@@ -54,6 +54,8 @@ mod lookup;
 mod mime;
 mod path;
 mod pipes;
+#[cfg(test)]
+mod proptests;
 mod query;
 mod ranges;
 pub(crate) mod raw;
