@@ -16,10 +16,10 @@ use http::StatusCode;
 
 use crate::server::body::Response;
 use crate::server::lookup::FileEntry;
-use crate::server::raw::RawWriter;
 use crate::server::respond;
 use crate::server::serve_file;
 use crate::server::sub::{self, Escape, RequestInfo};
+use crate::transport::RawWriter;
 
 /// Sends the `.asis` file `entry` (`label` is its request path).
 pub(crate) async fn send(

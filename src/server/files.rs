@@ -23,12 +23,12 @@ use crate::server::headers::Overrides;
 use crate::server::lookup::Found;
 use crate::server::pipes::{self, Piped, Pipeline};
 use crate::server::query;
-use crate::server::raw::RawWriter;
 use crate::server::site::{RequestInfo, Site};
 use crate::server::stash::Stash;
 use crate::server::sub::Escape;
 use crate::server::{mime, respond, serve_file};
 use crate::service::error_chain;
+use crate::transport::RawWriter;
 
 /// The scriptable test server, as a tower service: wptserve's static files, `.headers`,
 /// `.asis` files, pipes, handlers and stash.

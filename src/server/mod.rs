@@ -58,7 +58,6 @@ mod pipes;
 mod proptests;
 mod query;
 mod ranges;
-pub(crate) mod raw;
 mod respond;
 mod serve;
 mod serve_file;
@@ -69,8 +68,9 @@ mod sub;
 pub use self::body::{Body, Response};
 pub use self::files::{Files, ResponseFuture};
 pub use self::handler::{IntoReply, Request, ResponseBuilder};
-pub use self::raw::RawWriter;
 #[cfg(feature = "tls")]
 pub use self::serve::serve_tls;
 pub use self::serve::{serve, serve_listener, Server};
 pub use self::stash::{Stash, StashError};
+#[doc(no_inline)]
+pub use crate::transport::RawWriter;

@@ -7,8 +7,8 @@ use http::{header, HeaderValue, StatusCode};
 use super::faults::{self, Cut, Fault, Stall};
 use super::pipe::Piped;
 use crate::server::body::{Body, Response};
-use crate::server::raw::RawWriter;
 use crate::server::respond;
+use crate::transport::RawWriter;
 
 /// Sends `piped`: waits for its `delay`, sets `Content-Length` (unless a pipe set it),
 /// and plays its trickle or fault. `head_only` answers a `HEAD` request: the headers
