@@ -14,18 +14,14 @@ use support::*;
 
 /// A service that keeps a clone of the first request's writer and, on later
 /// requests, tries to write, close and reset through it; it answers what happened.
-fn keeper() -> (
-    impl tower::Service<
-            Request<Incoming>,
-            Response = Response<String>,
-            Error = std::convert::Infallible,
-            Future = impl Send,
-        > + Clone,
-    Arc<Mutex<Option<RawWriter>>>,
-) {
-    let kept: Arc<Mutex<Option<RawWriter>>> = Arc::default();
-    let slot = kept.clone();
-    let service = tower::service_fn(move |req: Request<Incoming>| {
+fn keeper() -> impl tower::Service<
+    Request<Incoming>,
+    Response = Response<String>,
+    Error = std::convert::Infallible,
+    Future = impl Send,
+> + Clone {
+    let slot: Arc<Mutex<Option<RawWriter>>> = Arc::default();
+    tower::service_fn(move |req: Request<Incoming>| {
         let slot = slot.clone();
         async move {
             let own = req.extensions().get::<RawWriter>().cloned();
@@ -52,12 +48,11 @@ fn keeper() -> (
             };
             Ok::<_, std::convert::Infallible>(Response::new(text))
         }
-    });
-    (service, kept)
+    })
 }
 
 async fn a_kept_writer_cannot_take_over_a_later_exchange(flavor: &str) {
-    let (service, _kept) = keeper();
+    let service = keeper();
     let host = format!("http://keeper-{flavor}.raw.test");
     let _g = http_intercept::add(host.as_str(), service).unwrap();
     let client = client();
@@ -109,7 +104,7 @@ async fn http2_requests_have_no_writer() {
 #[tokio::test]
 async fn over_tcp_a_kept_writer_cannot_take_over_a_later_exchange() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let (service, _kept) = keeper();
+    let service = keeper();
     let server = http_intercept::server::serve(service).unwrap();
     let mut stream = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
     stream

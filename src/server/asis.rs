@@ -44,7 +44,7 @@ pub(crate) async fn send(
             Err(e) => return respond::error(StatusCode::INTERNAL_SERVER_ERROR, e),
         }
     } else {
-        content.into()
+        content
     };
     let Some(raw) = raw else {
         let first = content

@@ -330,9 +330,8 @@ fn pipe_string(query: Option<&str>) -> String {
         .map(|q| {
             query::pairs(q)
                 .into_iter()
-                .filter(|(name, value)| name == "pipe" && !value.is_empty())
+                .rfind(|(name, value)| name == "pipe" && !value.is_empty())
                 .map(|(_, value)| value)
-                .last()
                 .unwrap_or_default()
         })
         .unwrap_or_default()

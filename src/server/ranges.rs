@@ -88,6 +88,8 @@ pub(crate) fn multipart(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::single_range_in_vec_init)]
+
     use super::*;
 
     #[test]
