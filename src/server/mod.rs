@@ -57,6 +57,7 @@
 //! | `-Header-Name` in `.headers` files | an error | removes the header (`Content-Length` removed: the body is sent chunked) |
 //! | `header(Content-Length,N)` not matching the body, over HTTP/2 or the reqwest gateway | not possible | the body is cut to `N` (a longer `N` ends the stream early); on HTTP/1.1 both are sent as they are, raw, as wptserve does |
 //! | unknown `{{key}}`, missing `{{headers[x]}}` | an exception | a 500 naming the expression |
+//! | `{{file_hash(sha256, /x)}}` | the machine's `/x` | the root's `/x`: paths are root-relative, and confined |
 //!
 //! Everything else in its differences table is now answered as wptserve answers it:
 //! `*.sub.*` files that are not markup are substituted without escaping, a missing

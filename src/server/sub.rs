@@ -307,11 +307,14 @@ fn fs_path(info: &RequestInfo, path: &str) -> Result<std::path::PathBuf, String>
         .map_err(|path::Refused(why)| why)
 }
 
-/// `file_hash(algorithm, path)`: the base64 digest of a file under the root.
+/// `file_hash(algorithm, path)`: the base64 digest of a file under the root, `path`
+/// relative to the root.
 /// Reads the file: blocking, which is why a template that calls it is substituted off
 /// the runtime thread.
 fn file_hash(info: &RequestInfo, algorithm: &str, path: &str) -> Result<String, String> {
-    let lexical = fs_path(info, path)?;
+    // wptserve joins the path to the root, relative or not (so `/x` would be the
+    // machine's `/x` there; here it is the root's).
+    let lexical = fs_path(info, &format!("/{}", path.trim_start_matches('/')))?;
     let root = std::path::absolute(&info.site.root)
         .and_then(std::fs::canonicalize)
         .map_err(|e| format!("cannot read the root: {e}"))?;
@@ -460,10 +463,12 @@ mod tests {
         let fs = sub("{{fs_path(/hello.txt)}}").unwrap();
         assert!(fs.ends_with("tests/www/hello.txt"), "{fs}");
         assert!(sub("{{fs_path(../../x)}}").is_err());
-        assert_eq!(
-            sub("{{file_hash(sha256, /hello.txt)}}").unwrap(),
-            "hT/5N2Kgbdv3IsTr6d3WbY9j3a6pf1IcPswg2nyXYCA="
-        );
+        for path in ["/hello.txt", "hello.txt"] {
+            assert_eq!(
+                sub(&format!("{{{{file_hash(sha256, {path})}}}}")).unwrap(),
+                "hT/5N2Kgbdv3IsTr6d3WbY9j3a6pf1IcPswg2nyXYCA="
+            );
+        }
         assert!(sub("{{file_hash(crc32, /hello.txt)}}")
             .unwrap_err()
             .contains("crc32"));
