@@ -94,6 +94,16 @@ async fn sub_headers_files(flavor: &str) {
         assert_eq!(g.text(), "f\n");
     })
     .await;
+    // A `.sub.headers` may hash a file (root-relative, as in wptserve).
+    each(&format!("{host}/wpt/subhead/h.txt"), |g| {
+        assert_eq!(
+            g.header("x-hash"),
+            Some("hT/5N2Kgbdv3IsTr6d3WbY9j3a6pf1IcPswg2nyXYCA="),
+            "{}",
+            g.client
+        );
+    })
+    .await;
 }
 
 async fn content_types(flavor: &str) {

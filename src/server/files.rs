@@ -455,12 +455,21 @@ async fn file(
     if entry.is_asis() {
         return asis::send(&entry, path, info, raw, parts.version).await;
     }
-    let overrides = match entry
-        .headers
-        .as_ref()
-        .map_err(Clone::clone)
-        .and_then(|files| Overrides::new(files, info))
-    {
+    let overrides = match entry.headers.as_ref().map_err(Clone::clone) {
+        Ok(files) if Overrides::reads_files(files) => {
+            // A `.sub.headers` calling `{{file_hash(..)}}` reads a file: off the
+            // runtime thread.
+            let (entry, info) = (entry.clone(), info.clone());
+            tokio::task::spawn_blocking(move || {
+                Overrides::new(entry.headers.as_deref().unwrap_or_default(), &info)
+            })
+            .await
+            .unwrap_or_else(|e| Err(format!("the headers files failed: {e}")))
+        }
+        Ok(files) => Overrides::new(files, info),
+        Err(e) => Err(e),
+    };
+    let overrides = match overrides {
         Ok(overrides) => overrides,
         Err(e) => return server_error(format!("http-intercept: {e}")),
     };

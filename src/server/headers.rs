@@ -56,6 +56,13 @@ impl Overrides {
         Ok(Overrides { lines })
     }
 
+    /// Whether substituting `files` may read files (`{{file_hash(..)}}`).
+    pub(crate) fn reads_files(files: &[HeadersFile]) -> bool {
+        files.iter().any(|f| {
+            matches!(f, HeadersFile::Template { bytes, .. } if bytes.windows(9).any(|w| w == b"file_hash"))
+        })
+    }
+
     /// Whether no override applies.
     pub(crate) fn is_empty(&self) -> bool {
         self.lines.is_empty()
