@@ -19,6 +19,7 @@ pub(crate) use self::pipe::{connect, ClientEnd};
 pub use self::raw::RawWriter;
 #[cfg(feature = "reqwest")]
 pub(crate) use self::serve::dispatch;
-#[cfg(any(feature = "server", all(feature = "ureq", unix)))]
+// For the transports that bring their own stream; unused when none is built.
+#[allow(unused_imports)]
 pub(crate) use self::serve::serve;
 pub use self::serve::PathPrefix;
