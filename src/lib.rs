@@ -121,6 +121,7 @@ pub use crate::times::Times;
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use crate::tls::ca_certificate_pem;
 pub use crate::transport::PathPrefix;
+pub use crate::transport::RawWriter;
 
 /// Registers `service` for `target` in the global registry; see [`Registry::add`].
 ///

@@ -122,20 +122,17 @@ async fn sub_substitutes_from_the_request() {
         .unwrap();
     let res = client().request(req).await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
+    // A `.sub.txt` is no markup: substituted without escaping, as wptserve does.
     assert_eq!(
         text(res).await,
-        "host=sub.pipes.test port=80 q=&lt;b&gt; ua=probe/1\n"
+        "host=sub.pipes.test port=80 q=<b> ua=probe/1\n"
     );
 
-    // sub(none) leaves values as they are; a pipe string may ask for sub on any file.
-    let url = format!("{}/template.sub.txt?q=%3Cb%3E&pipe=sub(none)", site.url());
-    let req = Request::get(url)
-        .header("user-agent", "u")
-        .body(empty())
-        .unwrap();
-    assert!(text(client().request(req).await.unwrap())
-        .await
-        .contains("q=<b>"));
+    // A pipe string may ask for sub (HTML-escaped by default) on any file.
+    let url = format!("{}/hello.txt?pipe=header(X,1)|sub", site.url());
+    let (_, headers, body) = fetch(&url).await;
+    assert_eq!(headers["x"], "1");
+    assert_eq!(&body[..], b"hello, world\n");
 
     // The ports of other schemes come from Files::with_port.
     let files = Files::new("tests/www").with_port("https", 8443).handler(
@@ -156,12 +153,22 @@ async fn sub_substitutes_from_the_request() {
     assert_eq!(parts[3], "http://ports.pipes.test:8000/t?pipe=sub");
     assert_eq!(parts[4], "www.ports.pipes.test");
 
+    // A missing query parameter is empty, as in wptserve.
+    let (status, _, body) = fetch(&format!("{}/template.sub.txt", site.url())).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(String::from_utf8_lossy(&body).contains(" q= "));
+
     // An unknown substitution is a 500 that names it.
-    let (status, headers, body) = fetch(&format!("{}/template.sub.txt", site.url())).await;
+    let files = Files::new("tests/www").handler(
+        "/bad",
+        |_req: server::Request, res: server::ResponseBuilder| async move { res.body("{{nope}}") },
+    );
+    let _bad = http_intercept::add("http://bad-sub.pipes.test", files).unwrap();
+    let (status, headers, body) = fetch("http://bad-sub.pipes.test/bad?pipe=sub").await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(headers[ERROR_HEADER], "server");
     let body = String::from_utf8_lossy(&body);
-    assert!(body.contains("{{GET[q]}} in /template.sub.txt"), "{body}");
+    assert!(body.contains("{{nope}} in /bad"), "{body}");
 }
 
 #[tokio::test(start_paused = true)]

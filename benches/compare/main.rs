@@ -6,6 +6,7 @@
 //! cargo bench --bench compare                      # the full report, about a minute
 //! cargo bench --features record --bench compare    # with the record/replay rows
 //! cargo bench --all-features --bench compare       # with those and the reqwest rows
+//! cargo bench --features server --bench compare -- files  # the test server's row
 //! cargo bench --bench compare -- wiremock "in memory"  # only rows whose name contains a word
 //! cargo bench --bench compare -- current_thread     # one runtime (or multi_thread)
 //! cargo test --bench compare                       # smoke run: every row once, numbers meaningless
@@ -24,6 +25,7 @@
 
 mod clients;
 mod duplex;
+mod files;
 mod measure;
 mod peers;
 mod replay;
@@ -89,6 +91,7 @@ fn machine() -> String {
     let features: Vec<&str> = [
         ("record", cfg!(feature = "record")),
         ("reqwest", cfg!(feature = "reqwest")),
+        ("server", cfg!(feature = "server")),
     ]
     .into_iter()
     .filter_map(|(name, on)| on.then_some(name))

@@ -37,7 +37,7 @@ pub(crate) struct Measured {
     pub(crate) throughput: f64,
 }
 
-struct Rows<'a> {
+pub(crate) struct Rows<'a> {
     budget: Budget,
     filter: &'a Filter,
     flavor: &'a str,
@@ -45,11 +45,11 @@ struct Rows<'a> {
 }
 
 impl Rows<'_> {
-    fn wants(&self, name: &str) -> bool {
+    pub(crate) fn wants(&self, name: &str) -> bool {
         self.filter.wants(name)
     }
 
-    async fn measure<C: Call>(&mut self, name: &'static str, call: C) {
+    pub(crate) async fn measure<C: Call>(&mut self, name: &'static str, call: C) {
         eprintln!("  {name} ({})", self.flavor);
         let latency = latency(&call, &self.budget).await;
         let throughput = throughput(&call, &self.budget).await;
@@ -91,6 +91,7 @@ pub(crate) async fn run(
         let call = Hyper::new(Connector::new(), Proto::Http2, "http://compare.test/");
         rows.measure(MEM_H2, call).await;
     }
+    crate::files::rows(&mut rows).await;
 
     // The same transport without the crate: what http-intercept adds is the difference.
     if rows.wants(BARE_H1) {

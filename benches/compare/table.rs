@@ -217,6 +217,13 @@ struct Goal {
 
 const GOALS: &[Goal] = &[
     Goal {
+        what: "a small file + `.headers` via `server::Files` / a bare intercepted service (row 2)",
+        kind: "≤",
+        num: Of::Request(crate::files::FILES_H1),
+        den: Of::Request(rows::MEM_H1),
+        limit: 3.0,
+    },
+    Goal {
         what: "in-memory HTTP/1.1 / hyper over loopback TCP (row 2 / row 3)",
         kind: "≤",
         num: Of::Request(rows::MEM_H1),

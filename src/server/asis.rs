@@ -4,31 +4,32 @@
 //! exactly as the client must receive it, malformed or not (that is the point: a
 //! status line without a reason, a lying `Content-Length`, a bare `\n`). It is sent
 //! through the connection's [`RawWriter`] and the connection closes after it.
-//! A `NAME.sub.asis` file gets substitutions first.
+//! A `NAME.sub.asis` file gets substitutions first, unescaped (as wptserve
+//! substitutes files that are not markup).
 //!
 //! Only an HTTP/1.x connection served by http-intercept can carry it. Elsewhere (an
 //! HTTP/2 request, or `Files` called directly) the answer is a 500 that says why and
 //! quotes the file's first line. An `.asis` file that cannot be read is a 500 naming it.
 
-use std::path::Path;
-
 use bytes::Bytes;
 use http::StatusCode;
 
 use crate::server::body::Response;
-use crate::server::raw::RawWriter;
+use crate::server::lookup::FileEntry;
 use crate::server::respond;
+use crate::server::serve_file;
 use crate::server::sub::{self, Escape, RequestInfo};
+use crate::transport::RawWriter;
 
-/// Sends the `.asis` file at `path` (`label` is its request path).
+/// Sends the `.asis` file `entry` (`label` is its request path).
 pub(crate) async fn send(
-    path: &Path,
+    entry: &FileEntry,
     label: &str,
     info: &RequestInfo,
     raw: Option<RawWriter>,
     version: http::Version,
 ) -> Response {
-    let content = match std::fs::read(path) {
+    let content = match serve_file::whole(entry).await {
         Ok(content) => content,
         Err(e) => {
             return respond::error(
@@ -37,13 +38,13 @@ pub(crate) async fn send(
             )
         }
     };
-    let content: Bytes = if is_sub(path) {
-        match sub::substitute(&content, info, Escape::Html, label) {
+    let content: Bytes = if entry.name.ends_with(".sub.asis") {
+        match sub::substitute(&content, info, Escape::None, label) {
             Ok(c) => c.into(),
             Err(e) => return respond::error(StatusCode::INTERNAL_SERVER_ERROR, e),
         }
     } else {
-        content.into()
+        content
     };
     let Some(raw) = raw else {
         let first = content
@@ -71,11 +72,4 @@ pub(crate) async fn send(
         let _ = raw.close().await;
     }
     respond::swallowed()
-}
-
-/// Whether the file is a `NAME.sub.asis`.
-fn is_sub(path: &Path) -> bool {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.ends_with(".sub.asis"))
 }

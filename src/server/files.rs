@@ -1,7 +1,6 @@
 //! `Files`: the test server as one tower service: handlers first, then static files
 //! with their `.headers`, `.asis` files and pipes.
 
-use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
@@ -12,24 +11,24 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::request::Parts;
-use http::{header, Method, StatusCode};
-use http_body_util::{BodyExt, Empty};
-use tower::ServiceExt;
-use tower_http::services::ServeDir;
+use http::{header, HeaderValue, Method, StatusCode};
+use http_body_util::BodyExt;
 
 use crate::error::BoxError;
 use crate::server::asis;
 use crate::server::body::{Body, Response, Unsized};
+use crate::server::cache::Cache;
 use crate::server::handler::{FnHandler, IntoReply, Mounted, Request, ResponseBuilder};
 use crate::server::headers::Overrides;
-use crate::server::path::{self, Refused};
+use crate::server::lookup::Found;
 use crate::server::pipes::{self, Piped, Pipeline};
 use crate::server::query;
-use crate::server::raw::RawWriter;
-use crate::server::respond;
+use crate::server::site::{RequestInfo, Site};
 use crate::server::stash::Stash;
-use crate::server::sub::RequestInfo;
+use crate::server::sub::Escape;
+use crate::server::{mime, respond, serve_file};
 use crate::service::error_chain;
+use crate::transport::RawWriter;
 
 /// The scriptable test server, as a tower service: wptserve's static files, `.headers`,
 /// `.asis` files, pipes, handlers and stash.
@@ -37,18 +36,26 @@ use crate::service::error_chain;
 /// A request goes to the first [handler](Files::handler) mounted at its path, or else
 /// to the file it names under the root:
 ///
-/// - **Static files** are served by tower-http's `ServeDir`: `Content-Type` from the
-///   extension, `HEAD`, `ETag`/`Last-Modified` with `If-None-Match`/`If-Modified-Since`
-///   (304), `Range` (206), `index.html` for directories (and a redirect to add the
-///   trailing slash). Paths that could escape the root (`..` or `.` segments in any
-///   percent-encoding, `//`, NUL, backslashes, drive letters, symlinks resolving
-///   outside the root) get a 403 naming the reason, before anything is read; missing
-///   files a 404.
-/// - **`NAME.headers`** beside a file and **`__dir__.headers`** in its directory set
-///   (`Header-Name: value`) or remove (`-Header-Name`) headers of its responses; the
-///   file's own win. Removing `Content-Length` sends the body chunked. A malformed line
-///   gives a 500 naming the file and line. hyper adds `Date` to every HTTP/1.1
-///   response and it cannot be removed: use an `.asis` file for that.
+/// - **Static files**: `Content-Type` from wptserve's table of extensions
+///   (`application/octet-stream` for others), `HEAD`, `ETag`/`Last-Modified` with
+///   `If-None-Match`/`If-Modified-Since` (304), `Range` (206; several ranges a
+///   `multipart/byteranges`; 416), `index.html` for directories, a listing page for a
+///   directory without one, and a redirect to add a directory's trailing slash; a file
+///   asked for with a trailing slash (`/hello.txt/`) is a 404. Paths that could escape
+///   the root (`..` or `.` segments in any percent-encoding, `//`, NUL, backslashes,
+///   drive letters) get a 403 naming the reason before anything is read, and every
+///   file the server opens (the file, its `.headers` files, `index.html`, `.asis`
+///   files, files named in substitutions) is refused with a 403 when it resolves
+///   outside the root through a symlink; missing files get a 404.
+/// - **`NAME.headers`** beside a file and **`__dir__.headers`** in its directory add
+///   (`Header-Name: value`) headers to its responses, replacing the server's own (a
+///   `Content-Type` line replaces the guessed type); when both files set a header,
+///   both values are sent, directory's first, as wptserve sends them.
+///   `NAME.sub.headers` and `__dir__.sub.headers` take their place with substitutions
+///   (unescaped). Ours alone: `-Header-Name` removes a header; removing
+///   `Content-Length` sends the body chunked. A malformed line gives a 500 naming the
+///   file and line. hyper adds `Date` to every HTTP/1.1 response and it cannot be
+///   removed: use an `.asis` file for that.
 /// - **`NAME.asis`** files are literal HTTP responses, sent byte for byte on HTTP/1.1
 ///   (a 500 explaining why on HTTP/2).
 /// - **Pipes** (`?pipe=status(404)|header(Content-Type,text/plain)|trickle(d1:100:d1)`)
@@ -92,11 +99,10 @@ pub struct Files {
 
 #[derive(Clone)]
 struct Config {
-    root: PathBuf,
-    serve_dir: ServeDir,
     handlers: Vec<Mounted>,
     stash: Stash,
-    ports: BTreeMap<String, Vec<u16>>,
+    site: Arc<Site>,
+    cache: Arc<Cache>,
 }
 
 impl Files {
@@ -106,11 +112,13 @@ impl Files {
         let root = root.into();
         Files {
             inner: Arc::new(Config {
-                serve_dir: ServeDir::new(&root),
-                root,
                 handlers: Vec::new(),
                 stash: Stash::new(),
-                ports: BTreeMap::new(),
+                cache: Arc::new(Cache::new()),
+                site: Arc::new(Site {
+                    root,
+                    ..Site::default()
+                }),
             }),
         }
     }
@@ -161,13 +169,92 @@ impl Files {
     ///
     /// Default: none; then `{{ports[s][0]}}` for the request's own scheme `s` is the
     /// request's port, and other schemes and indexes are an error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use http_intercept::server::Files;
+    ///
+    /// let files = Files::new("tests/www").with_port("http", 8000).with_port("https", 8443);
+    /// # drop(files);
+    /// ```
     pub fn with_port(mut self, scheme: &str, port: u16) -> Files {
-        Arc::make_mut(&mut self.inner)
+        self.site()
             .ports
             .entry(scheme.to_ascii_lowercase())
             .or_default()
             .push(port);
         self
+    }
+
+    /// Sets the primary host that `{{host}}`, `{{domains[..]}}` and `{{hosts[][..]}}`
+    /// substitute (wptserve's `browser_host`).
+    ///
+    /// Default: the host of each request, so that a test's own intercepted host name
+    /// comes back in its pages (wptserve's default is the fixed `localhost`, which an
+    /// in-memory server has no use for).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use http_intercept::server::Files;
+    ///
+    /// let files = Files::new("tests/www")
+    ///     .with_host("web-platform.test")
+    ///     .with_subdomain("www")
+    ///     .with_alternate_host("alt", "not-web-platform.test");
+    /// // {{domains[www]}} is www.web-platform.test, {{hosts[alt][www]}} is
+    /// // www.not-web-platform.test.
+    /// # drop(files);
+    /// ```
+    pub fn with_host(mut self, host: &str) -> Files {
+        self.site().host = Some(host.to_ascii_lowercase());
+        self
+    }
+
+    /// Adds `subdomain` to those `{{domains[subdomain]}}` and
+    /// `{{hosts[..][subdomain]}}` know (wptserve's `subdomains`).
+    ///
+    /// Default: none configured, and then any subdomain is accepted
+    /// (`{{domains[x]}}` is `x.` and the host); once one is configured, others are an
+    /// error, as in wptserve.
+    pub fn with_subdomain(mut self, subdomain: &str) -> Files {
+        self.site().subdomains.push(subdomain.to_ascii_lowercase());
+        self
+    }
+
+    /// Adds an alternate host `{{hosts[name][..]}}` substitutes (wptserve's
+    /// `alternate_hosts`).
+    ///
+    /// Default: none; `{{hosts[][..]}}` is the primary host.
+    pub fn with_alternate_host(mut self, name: &str, host: &str) -> Files {
+        self.site()
+            .alternate_hosts
+            .insert(name.to_owned(), host.to_ascii_lowercase());
+        self
+    }
+
+    /// Makes `{{key}}` substitute `value`, as wptserve substitutes its configuration
+    /// keys. `host`, `browser_host`, `server_host`, `doc_root` and `ports` are
+    /// built in and keep their meaning.
+    ///
+    /// Default: no other keys.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use http_intercept::server::Files;
+    ///
+    /// let files = Files::new("tests/www").with_config("flavor", "strict");
+    /// # drop(files);
+    /// ```
+    pub fn with_config(mut self, key: &str, value: &str) -> Files {
+        self.site().values.insert(key.to_owned(), value.to_owned());
+        self
+    }
+
+    fn site(&mut self) -> &mut Site {
+        Arc::make_mut(&mut Arc::make_mut(&mut self.inner).site)
     }
 
     /// The stash this server's handlers share.
@@ -177,7 +264,7 @@ impl Files {
 
     /// The root directory.
     pub fn root(&self) -> &Path {
-        &self.inner.root
+        &self.inner.site.root
     }
 }
 
@@ -185,9 +272,9 @@ impl fmt::Debug for Files {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let handlers: Vec<&str> = self.inner.handlers.iter().map(Mounted::pattern).collect();
         f.debug_struct("Files")
-            .field("root", &self.inner.root)
+            .field("root", &self.inner.site.root)
             .field("handlers", &handlers)
-            .field("ports", &self.inner.ports)
+            .field("site", &self.inner.site)
             .finish()
     }
 }
@@ -236,6 +323,20 @@ fn server_error(message: String) -> Response {
     respond::error(StatusCode::INTERNAL_SERVER_ERROR, message)
 }
 
+/// The pipe string of a query: its last non-empty `pipe` parameter, as wptserve reads
+/// it.
+fn pipe_string(query: Option<&str>) -> String {
+    query
+        .map(|q| {
+            query::pairs(q)
+                .into_iter()
+                .rfind(|(name, value)| name == "pipe" && !value.is_empty())
+                .map(|(_, value)| value)
+                .unwrap_or_default()
+        })
+        .unwrap_or_default()
+}
+
 async fn respond<B>(config: Arc<Config>, req: http::Request<B>) -> Response
 where
     B: http_body::Body<Data = Bytes> + Send + 'static,
@@ -243,18 +344,7 @@ where
 {
     let (parts, body) = req.into_parts();
     let raw = parts.extensions.get::<RawWriter>().cloned();
-    let pipe_string = parts
-        .uri
-        .query()
-        .map(|q| {
-            query::pairs(q)
-                .into_iter()
-                .filter(|(name, _)| name == "pipe")
-                .map(|(_, value)| value)
-                .collect::<Vec<_>>()
-                .join("|")
-        })
-        .unwrap_or_default();
+    let pipe_string = pipe_string(parts.uri.query());
     let pipeline = match Pipeline::parse(&pipe_string) {
         Ok(pipeline) => pipeline,
         Err(e) => {
@@ -264,7 +354,7 @@ where
             ))
         }
     };
-    let info = RequestInfo::new(&parts, &config.ports);
+    let info = RequestInfo::new(&parts, &config.site);
     let path = parts.uri.path().to_owned();
 
     if let Some(mounted) = config.handlers.iter().find(|m| m.matches(&path)) {
@@ -309,76 +399,100 @@ async fn file(
     raw: Option<RawWriter>,
 ) -> Response {
     let path = parts.uri.path();
-    let root = match std::fs::canonicalize(&config.root) {
-        Ok(root) => root,
-        Err(e) => {
-            return server_error(format!(
-                "http-intercept: cannot serve files from {}: {e}",
-                config.root.display()
-            ))
+    let entry = match config.cache.find(&config.site.root, path).await {
+        Found::File(entry) => entry,
+        Found::Listing(html) => {
+            let mut res = Response::new(Body::from(html));
+            res.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            if parts.method == Method::HEAD {
+                *res.body_mut() = Body::empty();
+            }
+            return if pipeline.is_empty() {
+                res
+            } else {
+                pipe(
+                    res,
+                    &pipeline,
+                    info,
+                    path,
+                    raw,
+                    parts.method == Method::HEAD,
+                )
+                .await
+            };
         }
-    };
-    let resolved = match path::resolve(&root, path) {
-        Ok(resolved) => resolved,
-        Err(Refused(why)) => {
-            return respond::error(StatusCode::FORBIDDEN, format!("http-intercept: {why}"))
+        Found::AddSlash => {
+            let mut location = format!("{path}/");
+            if let Some(query) = parts.uri.query() {
+                location.push('?');
+                location.push_str(query);
+            }
+            let mut res = respond::error(
+                StatusCode::MOVED_PERMANENTLY,
+                format!("http-intercept: {path} is a directory: {location}"),
+            );
+            if let Ok(value) = HeaderValue::try_from(location) {
+                res.headers_mut().insert(header::LOCATION, value);
+            }
+            res.headers_mut().remove(crate::ERROR_HEADER);
+            return res;
         }
+        Found::Missing => {
+            return respond::error(
+                StatusCode::NOT_FOUND,
+                format!(
+                    "http-intercept: no file at {path} under {}",
+                    config.site.root.display()
+                ),
+            )
+        }
+        Found::Refused(why) => return respond::error(StatusCode::FORBIDDEN, why),
+        Found::Failed(why) => return server_error(why),
     };
-    let file = if resolved.full.is_dir() {
-        resolved.full.join("index.html")
-    } else {
-        resolved.full
-    };
-    let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    if name.ends_with(".asis") && file.is_file() {
-        return asis::send(&file, path, info, raw, parts.version).await;
+    if entry.is_asis() {
+        return asis::send(&entry, path, info, raw, parts.version).await;
     }
-    let overrides = match Overrides::load(&file) {
+    let overrides = match entry.headers.as_ref().map_err(Clone::clone) {
+        Ok(files) if Overrides::reads_files(files) => {
+            // A `.sub.headers` calling `{{file_hash(..)}}` reads a file: off the
+            // runtime thread.
+            let (entry, info) = (entry.clone(), info.clone());
+            tokio::task::spawn_blocking(move || {
+                Overrides::new(entry.headers.as_deref().unwrap_or_default(), &info)
+            })
+            .await
+            .unwrap_or_else(|e| Err(format!("the headers files failed: {e}")))
+        }
+        Ok(files) => Overrides::new(files, info),
+        Err(e) => Err(e),
+    };
+    let overrides = match overrides {
         Ok(overrides) => overrides,
         Err(e) => return server_error(format!("http-intercept: {e}")),
     };
-    let pipeline = if name.contains(".sub.") {
-        pipeline.with_sub_first()
+    let pipeline = if entry.name.contains(".sub.") {
+        // wptserve: `sub(html)` for markup, `sub(none)` for the rest, before the
+        // query's pipes (a `?pipe=sub` then substitutes a second time).
+        let escape = if mime::is_markup(&entry.name) {
+            Escape::Html
+        } else {
+            Escape::None
+        };
+        pipeline.with_sub_first(escape)
     } else {
         pipeline
     };
-
     let head_only = parts.method == Method::HEAD;
-    let mut inner = http::Request::new(Empty::<Bytes>::new());
-    *inner.method_mut() = if head_only && !pipeline.is_empty() {
+    let method = if head_only && !pipeline.is_empty() {
         Method::GET
     } else {
         parts.method.clone()
     };
-    *inner.uri_mut() = path.parse().unwrap_or_default();
-    *inner.version_mut() = parts.version;
-    *inner.headers_mut() = parts.headers.clone();
-    if !pipeline.is_empty() {
-        for name in [
-            header::RANGE,
-            header::IF_RANGE,
-            header::IF_MATCH,
-            header::IF_NONE_MATCH,
-            header::IF_MODIFIED_SINCE,
-            header::IF_UNMODIFIED_SINCE,
-        ] {
-            inner.headers_mut().remove(name);
-        }
-    }
-    let res = match config.serve_dir.clone().oneshot(inner).await {
-        Ok(res) => res,
-        Err(never) => match never {},
-    };
-    if res.status() == StatusCode::NOT_FOUND {
-        return respond::error(
-            StatusCode::NOT_FOUND,
-            format!(
-                "http-intercept: no file at {path} under {}",
-                config.root.display()
-            ),
-        );
-    }
-    let mut res = res.map(Body::new);
+    let mut res =
+        serve_file::respond(&entry, &method, &parts.headers, !pipeline.is_empty(), path).await;
     let status = res.status();
     if status.is_success() || status == StatusCode::NOT_MODIFIED {
         overrides.apply(res.headers_mut());
@@ -411,8 +525,19 @@ async fn pipe(
         }
     };
     let mut piped = Piped::new(parts.status, parts.headers, content);
-    if let Err(e) = pipeline.apply(&mut piped, info, label) {
-        return server_error(format!("http-intercept: {e}"));
+    let applied = if pipeline.reads_files(&piped.content) {
+        // `{{file_hash(..)}}` reads a file: off the runtime thread.
+        let (pipeline, info, label) = (pipeline.clone(), info.clone(), label.to_owned());
+        tokio::task::spawn_blocking(move || {
+            pipeline.apply(&mut piped, &info, &label).map(|()| piped)
+        })
+        .await
+        .unwrap_or_else(|e| Err(format!("the pipes failed: {e}")))
+    } else {
+        pipeline.apply(&mut piped, info, label).map(|()| piped)
+    };
+    match applied {
+        Ok(piped) => pipes::deliver(piped, raw, head_only).await,
+        Err(e) => server_error(format!("http-intercept: {e}")),
     }
-    pipes::deliver(piped, raw, head_only).await
 }

@@ -13,8 +13,8 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, Version}
 use crate::error::BoxError;
 use crate::server::body::{Body, Response};
 use crate::server::query;
-use crate::server::raw::RawWriter;
 use crate::server::stash::Stash;
+use crate::transport::RawWriter;
 
 /// The request a handler is given: its head, its whole body, the server's stash and,
 /// on HTTP/1.1, the connection's raw writer.

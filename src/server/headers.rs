@@ -1,18 +1,17 @@
 //! Header overrides: `NAME.headers` beside a file and `__dir__.headers` in its
-//! directory.
+//! directory, as wptserve reads them, or `NAME.sub.headers` / `__dir__.sub.headers`
+//! (substituted first, without escaping) in their place.
 //!
-//! Each line is `Header-Name: value` (sets the header, replacing what the response
-//! had; several lines with one name give several values) or `-Header-Name` (removes
-//! it). Blank lines are skipped. The directory's file applies first, then the file's
-//! own, so the file's wins.
+//! Each line is `Header-Name: value` (the value's bytes as written) or, an addition of
+//! ours, `-Header-Name` (removes it). Blank lines are skipped. The directory's file
+//! applies first, then the file's own; a header either sets replaces what the server
+//! would have sent (a `Content-Type` replaces the guessed one), and when both set it,
+//! both values are sent, as wptserve does.
 
-use std::io;
-use std::path::{Path, PathBuf};
-
+use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-/// The name of a directory's header file.
-pub(crate) const DIR_HEADERS: &str = "__dir__.headers";
+use crate::server::sub::{self, Escape, RequestInfo};
 
 /// One line of a `.headers` file.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,39 +20,58 @@ pub(crate) enum Line {
     Remove(HeaderName),
 }
 
-/// The overrides that apply to one file, directory's first.
+/// A headers file found for a file.
+#[derive(Debug, Clone)]
+pub(crate) enum HeadersFile {
+    /// A `.headers` file, parsed.
+    Lines(Vec<Line>),
+    /// A `.sub.headers` file: substituted for each request, then parsed.
+    Template { bytes: Bytes, label: String },
+}
+
+/// The overrides that apply to one response, directory's first.
 #[derive(Debug, Default)]
 pub(crate) struct Overrides {
-    files: Vec<Vec<Line>>,
+    lines: Vec<Line>,
 }
 
 impl Overrides {
-    /// Loads `__dir__.headers` from `file`'s directory and `file.headers` beside it.
+    /// The overrides of `files` for the request `info` describes.
     ///
     /// # Errors
     ///
-    /// A message naming the file and line that is malformed, or the file that cannot
-    /// be read.
-    pub(crate) fn load(file: &Path) -> Result<Overrides, String> {
-        let mut files = Vec::new();
-        if let Some(dir) = file.parent() {
-            files.extend(read(&dir.join(DIR_HEADERS))?);
+    /// A message naming the file and line that is malformed, or the substitution that
+    /// failed.
+    pub(crate) fn new(files: &[HeadersFile], info: &RequestInfo) -> Result<Overrides, String> {
+        let mut lines = Vec::new();
+        for file in files {
+            match file {
+                HeadersFile::Lines(l) => lines.extend(l.iter().cloned()),
+                HeadersFile::Template { bytes, label } => {
+                    let text = sub::substitute(bytes, info, Escape::None, label)?;
+                    lines.extend(parse(&text, label)?);
+                }
+            }
         }
-        let mut own = file.as_os_str().to_owned();
-        own.push(".headers");
-        files.extend(read(&PathBuf::from(own))?);
-        Ok(Overrides { files })
+        Ok(Overrides { lines })
+    }
+
+    /// Whether substituting `files` may read files (`{{file_hash(..)}}`).
+    pub(crate) fn reads_files(files: &[HeadersFile]) -> bool {
+        files.iter().any(|f| {
+            matches!(f, HeadersFile::Template { bytes, .. } if bytes.windows(9).any(|w| w == b"file_hash"))
+        })
     }
 
     /// Whether no override applies.
     pub(crate) fn is_empty(&self) -> bool {
-        self.files.iter().all(Vec::is_empty)
+        self.lines.is_empty()
     }
 
-    /// Whether the overrides remove `name`.
+    /// Whether the overrides remove `name` (and do not set it again after).
     pub(crate) fn removes(&self, name: &HeaderName) -> bool {
         let mut removed = false;
-        for line in self.files.iter().flatten() {
+        for line in &self.lines {
             match line {
                 Line::Remove(n) if n == name => removed = true,
                 Line::Set(n, _) if n == name => removed = false,
@@ -65,71 +83,85 @@ impl Overrides {
 
     /// Applies the overrides to `headers`.
     pub(crate) fn apply(&self, headers: &mut HeaderMap) {
-        for lines in &self.files {
-            apply(lines, headers);
-        }
+        apply(&self.lines, headers);
     }
 }
 
-/// Applies one file's lines: each name it sets replaces what `headers` had.
+/// Applies lines: the first line that sets a name replaces what `headers` had, the
+/// next ones add values.
 pub(crate) fn apply(lines: &[Line], headers: &mut HeaderMap) {
     let mut replaced: Vec<&HeaderName> = Vec::new();
     for line in lines {
         match line {
             Line::Set(name, value) => {
-                if replaced.contains(&name) {
-                    headers.append(name, value.clone());
-                } else {
-                    headers.insert(name, value.clone());
+                if !replaced.contains(&name) {
+                    headers.remove(name);
                     replaced.push(name);
                 }
+                headers.append(name, value.clone());
             }
             Line::Remove(name) => {
                 headers.remove(name);
-                replaced.retain(|n| *n != name);
             }
         }
     }
 }
 
-fn read(path: &Path) -> Result<Option<Vec<Line>>, String> {
-    match std::fs::read(path) {
-        Ok(bytes) => parse(&bytes, &path.display().to_string()).map(Some),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("cannot read headers file {}: {e}", path.display())),
-    }
-}
+/// The most lines one headers file may hold.
+const MAX_LINES: usize = 1000;
 
-/// Parses the text of a `.headers` file; `label` names it in errors.
+/// Parses the bytes of a `.headers` file; `label` names it in errors. Lines end with
+/// `\n` or `\r\n`; names and values are trimmed of spaces and tabs.
+///
+/// # Errors
+///
+/// A message naming the file and the line that is malformed.
 pub(crate) fn parse(bytes: &[u8], label: &str) -> Result<Vec<Line>, String> {
-    let text = std::str::from_utf8(bytes)
-        .map_err(|e| format!("malformed headers file {label}: not UTF-8 ({e})"))?;
     let mut lines = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
+    for (i, raw) in bytes.split(|&b| b == b'\n').enumerate() {
         let n = i + 1;
-        let line = raw.trim();
+        let line = trim(raw);
         if line.is_empty() {
             continue;
         }
         let bad = |why: String| format!("malformed headers file {label} line {n}: {why}");
-        let name_of = |name: &str| {
-            HeaderName::from_bytes(name.trim().as_bytes())
-                .map_err(|_| bad(format!("{:?} is not a header name", name.trim())))
+        if lines.len() == MAX_LINES {
+            return Err(bad(format!("more than {MAX_LINES} lines")));
+        }
+        let name_of = |name: &[u8]| {
+            let name = trim(name);
+            HeaderName::from_bytes(name).map_err(|_| {
+                bad(format!(
+                    "{:?} is not a header name",
+                    String::from_utf8_lossy(name)
+                ))
+            })
         };
-        if let Some((name, value)) = line.split_once(':') {
-            let name = name_of(name)?;
-            let value = HeaderValue::from_str(value.trim())
+        if let Some(colon) = line.iter().position(|&b| b == b':') {
+            let name = name_of(&line[..colon])?;
+            let value = HeaderValue::from_bytes(trim(&line[colon + 1..]))
                 .map_err(|_| bad(format!("the value of {name} is not a header value")))?;
             lines.push(Line::Set(name, value));
-        } else if let Some(name) = line.strip_prefix('-') {
+        } else if let Some(name) = line.strip_prefix(b"-") {
             lines.push(Line::Remove(name_of(name)?));
         } else {
             return Err(bad(format!(
-                "expected `Header-Name: value` or `-Header-Name`, found {line:?}"
+                "expected `Header-Name: value` or `-Header-Name`, found {:?}",
+                String::from_utf8_lossy(line)
             )));
         }
     }
     Ok(lines)
+}
+
+fn trim(mut bytes: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t' | b'\r', rest @ ..] = bytes {
+        bytes = rest;
+    }
+    while let [rest @ .., b' ' | b'\t' | b'\r'] = bytes {
+        bytes = rest;
+    }
+    bytes
 }
 
 #[cfg(test)]
@@ -154,12 +186,32 @@ mod tests {
     }
 
     #[test]
+    fn both_files_values_are_sent() {
+        let dir = parse(b"X-Shared: dir\n", "d").unwrap();
+        let own = parse(b"X-Shared: file\n", "f").unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert("x-shared", HeaderValue::from_static("default"));
+        apply(&[dir, own].concat(), &mut headers);
+        let all: Vec<_> = headers.get_all("x-shared").iter().collect();
+        assert_eq!(all, ["dir", "file"]);
+    }
+
+    #[test]
     fn malformed_lines_name_file_and_line() {
         let e = parse(b"X-A: 1\nno colon here\n", "www/a.txt.headers").unwrap_err();
         assert!(e.contains("www/a.txt.headers line 2"), "{e}");
         let e = parse(b"Bad Name: 1\n", "f").unwrap_err();
         assert!(e.contains("line 1") && e.contains("\"Bad Name\""), "{e}");
-        let e = parse(b"\xff\n", "f").unwrap_err();
-        assert!(e.contains("not UTF-8"), "{e}");
+        let e = parse(b"X: \x01\n", "f").unwrap_err();
+        assert!(e.contains("not a header value"), "{e}");
+        // Bytes beyond ASCII are sent as written.
+        let lines = parse(b"X: caf\xc3\xa9\n", "f").unwrap();
+        assert_eq!(
+            lines,
+            [Line::Set(
+                HeaderName::from_static("x"),
+                HeaderValue::from_bytes(b"caf\xc3\xa9").unwrap()
+            )]
+        );
     }
 }

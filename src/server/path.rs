@@ -1,5 +1,6 @@
 //! Root confinement: which request paths name a file under the root, and which are
-//! refused before anything is read.
+//! refused before anything is read; and [`confine`], the one check every file the
+//! server opens goes through.
 
 use std::path::{Path, PathBuf};
 
@@ -19,8 +20,7 @@ pub(crate) struct Refused(pub(crate) String);
 /// Resolves the (still percent-encoded) request path `raw` under `root`, which must be
 /// canonical. Refuses, without reading anything, paths with `.` or `..` segments (in
 /// any encoding), empty segments (`//`, which would make an absolute path), NUL,
-/// backslashes and drive letters; then refuses paths whose symlinks resolve outside the
-/// root. Paths that do not exist are resolved: the caller answers 404.
+/// backslashes and drive letters. Nothing is read: symlinks are [`confine`]'s to check.
 pub(crate) fn resolve(root: &Path, raw: &str) -> Result<Resolved, Refused> {
     let refuse = |why: &str| Err(Refused(format!("refused path {raw:?}: {why}")));
     let Ok(decoded) = percent_decode_str(raw).decode_utf8() else {
@@ -48,12 +48,34 @@ pub(crate) fn resolve(root: &Path, raw: &str) -> Result<Resolved, Refused> {
     }
     let mut full = root.to_path_buf();
     full.extend(segments.iter().filter(|s| !s.is_empty()));
-    if let Ok(canonical) = std::fs::canonicalize(&full) {
-        if !canonical.starts_with(root) {
-            return refuse("it resolves outside the root through a symlink");
-        }
-    }
     Ok(Resolved { full })
+}
+
+/// The one confinement check: every file the server opens (the file, its `.headers`,
+/// `__dir__.headers`, `.asis` files, `index.html`, files named in substitutions) is
+/// first passed through here. `path` lies lexically under the canonical `root`;
+/// returns its canonical form when it exists and resolves (through any symlinks)
+/// under the root, `None` when it does not exist, and refuses it when it resolves
+/// outside. `label` names it in the refusal.
+///
+/// Blocking: call it off the runtime thread.
+pub(crate) fn confine(root: &Path, path: &Path, label: &str) -> Result<Option<PathBuf>, Refused> {
+    match std::fs::canonicalize(path) {
+        Ok(canonical) if canonical.starts_with(root) => Ok(Some(canonical)),
+        Ok(_) => Err(Refused(format!(
+            "refused path {label:?}: it resolves outside the root through a symlink"
+        ))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        // ENOTDIR (`/file.txt/x`), a dangling symlink's loop and the like: not there.
+        Err(_) if std::fs::symlink_metadata(path).is_err() => Ok(None),
+        Err(_) => match std::fs::read_link(path) {
+            // A dangling symlink: refuse it if it points outside, else it is missing.
+            Ok(target) if target.is_absolute() && !target.starts_with(root) => Err(Refused(
+                format!("refused path {label:?}: it is a symlink that points outside the root"),
+            )),
+            _ => Ok(None),
+        },
+    }
 }
 
 fn is_drive(segment: &str) -> bool {

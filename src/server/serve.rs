@@ -151,7 +151,10 @@ where
                         None => return,
                         Some(Ok((stream, _))) => {
                             let _ = stream.set_nodelay(true);
-                            tokio::spawn(serve_stream(stream, host.clone(), tls.clone()));
+                            // An `Arc` with feature "tls", uninhabited without.
+                            #[allow(clippy::clone_on_copy)]
+                            let tls = tls.clone();
+                            tokio::spawn(serve_stream(stream, host.clone(), tls));
                         }
                         // Out of file descriptors and the like: try again later.
                         Some(Err(_)) => tokio::task::yield_now().await,

@@ -1,71 +1,25 @@
 //! Substitutions: `{{host}}`, `{{ports[http][0]}}`, `{{GET[name]}}` and the rest of
-//! wptserve's template language, applied by the `sub` pipe and to `*.sub.*` files.
+//! wptserve's template language, applied by the `sub` pipe, to `*.sub.*` files and to
+//! `.sub.headers` files.
+//!
+//! An expression is `[$var:]name[key]...[(args)]`. Names, as wptserve resolves them:
+//! `$variables` set earlier in the same file, `uuid()`, `file_hash(algorithm, path)`,
+//! `fs_path(path)`, `header_or_default(name, default)`, `headers[name]`, `GET[name]`
+//! (`""` when absent), `hosts[alternate][subdomain]`, `domains[subdomain]`, `host`,
+//! the configuration keys (`browser_host`, `server_host`, `doc_root`, `ports[scheme][i]`
+//! and those given with `Files::with_config`), `location[key]` and `url_base`.
+//! Where wptserve would raise an exception (an unknown name, a missing header), the
+//! answer is a 500 naming the expression.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
-use http::request::Parts;
-use http::HeaderMap;
-
+use crate::server::path;
 use crate::server::query;
+pub(crate) use crate::server::site::RequestInfo;
 
-/// What a substitution can read about the request and the server.
-#[derive(Debug, Clone)]
-pub(crate) struct RequestInfo {
-    pub(crate) scheme: String,
-    /// The host name, without the port.
-    pub(crate) hostname: String,
-    pub(crate) port: u16,
-    pub(crate) path: String,
-    pub(crate) query: Option<String>,
-    pub(crate) query_pairs: Vec<(String, String)>,
-    pub(crate) headers: HeaderMap,
-    /// Ports by scheme, as configured with `Files::with_port`.
-    pub(crate) ports: BTreeMap<String, Vec<u16>>,
-}
-
-impl RequestInfo {
-    pub(crate) fn new(parts: &Parts, ports: &BTreeMap<String, Vec<u16>>) -> RequestInfo {
-        let uri = &parts.uri;
-        let scheme = uri.scheme_str().unwrap_or("http").to_owned();
-        let authority = uri.authority().map(|a| a.as_str().to_owned()).or_else(|| {
-            parts
-                .headers
-                .get(http::header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .map(str::to_owned)
-        });
-        let authority = authority.unwrap_or_else(|| "localhost".to_owned());
-        let parsed = authority.parse::<http::uri::Authority>().ok();
-        let hostname = parsed
-            .as_ref()
-            .map_or_else(|| authority.clone(), |a| a.host().to_owned());
-        let default_port = if scheme == "https" { 443 } else { 80 };
-        let port = parsed.and_then(|a| a.port_u16()).unwrap_or(default_port);
-        RequestInfo {
-            scheme,
-            hostname,
-            port,
-            path: uri.path().to_owned(),
-            query: uri.query().map(str::to_owned),
-            query_pairs: uri.query().map(query::pairs).unwrap_or_default(),
-            headers: parts.headers.clone(),
-            ports: ports.clone(),
-        }
-    }
-
-    fn host_port(&self) -> String {
-        format!("{}:{}", self.hostname, self.port)
-    }
-
-    /// The configured ports for `scheme`, or the request's own port for its scheme.
-    fn port(&self, scheme: &str, index: usize) -> Option<u16> {
-        match self.ports.get(scheme) {
-            Some(ports) => ports.get(index).copied(),
-            None if scheme == self.scheme && index == 0 => Some(self.port),
-            None => None,
-        }
-    }
-}
+/// The most substitutions one template may hold, so that a crafted body cannot make
+/// the server loop for long.
+const MAX_SUBSTITUTIONS: usize = 100_000;
 
 /// How substituted values are escaped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,9 +41,11 @@ pub(crate) fn substitute(
     escape: Escape,
     label: &str,
 ) -> Result<Vec<u8>, String> {
+    let limit = content.len().saturating_add(MAX_GROWTH);
     let mut out = Vec::with_capacity(content.len());
     let mut vars: HashMap<String, String> = HashMap::new();
     let mut rest = content;
+    let mut count = 0;
     while let Some(start) = find(rest, b"{{") {
         out.extend_from_slice(&rest[..start]);
         let after = &rest[start + 2..];
@@ -97,6 +53,12 @@ pub(crate) fn substitute(
         let close = after.iter().position(|&b| b == b'}');
         match close {
             Some(end) if after.get(end + 1) == Some(&b'}') => {
+                count += 1;
+                if count > MAX_SUBSTITUTIONS {
+                    return Err(format!(
+                        "sub: {label} holds more than {MAX_SUBSTITUTIONS} substitutions"
+                    ));
+                }
                 let expr = String::from_utf8_lossy(&after[..end]);
                 let value = evaluate(&expr, info, &mut vars)
                     .map_err(|why| format!("sub: {{{{{expr}}}}} in {label}: {why}"))?;
@@ -104,17 +66,26 @@ pub(crate) fn substitute(
                     Escape::Html => html_escape(&value, &mut out),
                     Escape::None => out.extend_from_slice(value.as_bytes()),
                 }
+                if out.len() > limit {
+                    return Err(format!(
+                        "sub: substituting {label} grows it by more than {MAX_GROWTH} bytes"
+                    ));
+                }
                 rest = &after[end + 2..];
             }
             _ => {
-                out.extend_from_slice(b"{{");
-                rest = after;
+                // No expression starts here; one may start at the next brace.
+                out.push(b'{');
+                rest = &rest[start + 1..];
             }
         }
     }
     out.extend_from_slice(rest);
     Ok(out)
 }
+
+/// How many bytes substitutions may add to a template.
+const MAX_GROWTH: usize = 16 * 1024 * 1024;
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
@@ -147,30 +118,45 @@ fn evaluate(
     vars: &mut HashMap<String, String>,
 ) -> Result<String, String> {
     let expr = expr.trim();
-    if let Some(var) = expr.strip_prefix('$') {
-        return match var.split_once(':') {
-            Some((name, inner)) => {
-                let name = name.trim();
-                if !is_ident(name) {
-                    return Err(format!("{name:?} is not a variable name"));
-                }
-                let value = evaluate(inner, info, vars)?;
-                vars.insert(name.to_owned(), value.clone());
-                Ok(value)
-            }
-            None => vars
-                .get(var.trim())
-                .cloned()
-                .ok_or_else(|| format!("variable ${} is not defined before", var.trim())),
-        };
+    // `$name:expression` assigns; wptserve's `\$\w+:`.
+    if let Some((var, inner)) = expr
+        .split_once(':')
+        .filter(|(v, _)| v.strip_prefix('$').is_some_and(is_ident))
+    {
+        let value = evaluate(inner, info, vars)?;
+        vars.insert(var.to_owned(), value.clone());
+        return Ok(value);
     }
     let parsed = parse(expr)?;
+    if let Some(value) = vars.get(parsed.name) {
+        if !parsed.keys.is_empty() || parsed.args.is_some() {
+            return Err(format!(
+                "variable {} is text: it has no [key] or (args)",
+                parsed.name
+            ));
+        }
+        return Ok(value.clone());
+    }
+    if parsed.name.starts_with('$') {
+        return Err(format!("variable {} is not defined before", parsed.name));
+    }
     let key = |i: usize| {
         parsed
             .keys
             .get(i)
             .copied()
             .ok_or_else(|| format!("{} needs a [key]", parsed.name))
+    };
+    let keys = |n: usize| {
+        if parsed.keys.len() > n {
+            Err(format!(
+                "{} takes {n} [key]s, got {}",
+                parsed.name,
+                parsed.keys.len()
+            ))
+        } else {
+            Ok(())
+        }
     };
     let no_args = || {
         if parsed.args.is_some() {
@@ -179,19 +165,81 @@ fn evaluate(
             Ok(())
         }
     };
+    let call = |n: usize| match parsed.args.as_deref() {
+        Some(args) if args.len() == n && parsed.keys.is_empty() => Ok(args),
+        _ => Err(format!(
+            "{} is a function of {n} argument{}: write {}({})",
+            parsed.name,
+            if n == 1 { "" } else { "s" },
+            parsed.name,
+            match parsed.name {
+                "file_hash" => "algorithm, path",
+                "fs_path" => "path",
+                "header_or_default" => "name, default",
+                _ => "",
+            }
+        )),
+    };
+    let site = &info.site;
     match parsed.name {
-        "host" => no_args().map(|()| info.hostname.clone()),
+        "uuid" => call(0).map(|_| uuid::Uuid::new_v4().to_string()),
+        "file_hash" => {
+            let args = call(2)?;
+            file_hash(info, args[0], args[1])
+        }
+        "fs_path" => fs_path(info, call(1)?[0]).map(|p| p.display().to_string()),
+        "header_or_default" => {
+            let args = call(2)?;
+            Ok(header(info, args[0]).unwrap_or_else(|| args[1].to_owned()))
+        }
+        "headers" => {
+            no_args()?;
+            keys(1)?;
+            let name = key(0)?;
+            header(info, name).ok_or_else(|| format!("the request has no header {name:?}"))
+        }
+        "GET" => {
+            no_args()?;
+            keys(1)?;
+            let name = key(0)?;
+            Ok(query::first(&info.query_pairs, name)
+                .unwrap_or_default()
+                .to_owned())
+        }
+        "hosts" => {
+            no_args()?;
+            keys(2)?;
+            let alternate = key(0)?;
+            let subdomain = key(1)?;
+            let host = if alternate.is_empty() {
+                info.primary_host()
+            } else {
+                site.alternate_hosts.get(alternate).ok_or_else(|| {
+                    format!("no alternate host {alternate:?} is configured (Files::with_alternate_host)")
+                })?
+            };
+            site.domain(host, subdomain)
+        }
         "domains" => {
             no_args()?;
-            let sub = key(0)?;
-            Ok(if sub.is_empty() {
-                info.hostname.clone()
-            } else {
-                format!("{sub}.{}", info.hostname)
-            })
+            keys(1)?;
+            site.domain(info.primary_host(), key(0)?)
+        }
+        "host" | "browser_host" | "server_host" => {
+            no_args()?;
+            keys(0)?;
+            Ok(info.primary_host().to_owned())
+        }
+        "doc_root" => {
+            no_args()?;
+            keys(0)?;
+            std::path::absolute(&site.root)
+                .map(|p| p.display().to_string())
+                .map_err(|e| format!("the root has no absolute path: {e}"))
         }
         "ports" => {
             no_args()?;
+            keys(2)?;
             let scheme = key(0)?;
             let index: usize = key(1)?
                 .parse()
@@ -202,36 +250,16 @@ fn evaluate(
                     format!("no port {index} is configured for {scheme} (Files::with_port)")
                 })
         }
-        "GET" => {
+        name if site.values.contains_key(name) => {
             no_args()?;
-            let name = key(0)?;
-            query::first(&info.query_pairs, name)
-                .map(str::to_owned)
-                .ok_or_else(|| format!("the query has no parameter {name:?}"))
+            keys(0)?;
+            Ok(site.values[name].clone())
         }
-        "headers" => {
-            no_args()?;
-            let name = key(0)?;
-            header(info, name).ok_or_else(|| format!("the request has no header {name:?}"))
-        }
-        "header_or_default" => match parsed.args.as_deref() {
-            Some([name, default]) => {
-                Ok(header(info, name).unwrap_or_else(|| (*default).to_owned()))
-            }
-            _ => Err("header_or_default takes two arguments: a name and a default".into()),
-        },
-        "uuid" => match parsed.args.as_deref() {
-            Some([]) => Ok(uuid::Uuid::new_v4().to_string()),
-            _ => Err("write uuid() with empty parentheses".into()),
-        },
-        "url_base" => no_args().map(|()| "/".to_owned()),
         "location" => {
             no_args()?;
-            let query = info
-                .query
-                .as_ref()
-                .map(|q| format!("?{q}"))
-                .unwrap_or_default();
+            keys(1)?;
+            // wptserve's `"?%s" % query`: a lone `?` when there is none.
+            let query = format!("?{}", info.query.as_deref().unwrap_or(""));
             let server = format!("{}://{}", info.scheme, info.host_port());
             Ok(match key(0)? {
                 "scheme" => info.scheme.clone(),
@@ -240,17 +268,63 @@ fn evaluate(
                 "port" => info.port.to_string(),
                 "path" | "pathname" => info.path.clone(),
                 "query" => query,
-                "hash" => String::new(),
                 "server" => server,
-                "href" => format!("{server}{}{query}", info.path),
+                // Additions of ours.
+                "hash" => String::new(),
+                "href" => match &info.query {
+                    Some(q) => format!("{server}{}?{q}", info.path),
+                    None => format!("{server}{}", info.path),
+                },
                 other => return Err(format!("location has no key {other:?}")),
             })
         }
+        "url_base" => no_args().map(|()| "/".to_owned()),
         other => Err(format!(
-            "unknown substitution {other:?}; known: host, domains[..], ports[..][..], GET[..], \
-             headers[..], header_or_default(..), uuid(), location[..], url_base, $variables"
+            "unknown substitution {other:?}; known: host, domains[..], hosts[..][..], \
+             ports[..][..], GET[..], headers[..], header_or_default(..), uuid(), \
+             file_hash(..), fs_path(..), location[..], url_base, browser_host, server_host, \
+             doc_root, keys given with Files::with_config, $variables"
         )),
     }
+}
+
+/// `fs_path(path)`: the absolute path of a file under the root, relative to the
+/// request's directory unless it starts with `/`; never outside the root.
+fn fs_path(info: &RequestInfo, path: &str) -> Result<std::path::PathBuf, String> {
+    let request_path = if path.starts_with('/') {
+        path.to_owned()
+    } else {
+        let dir = info.path.rsplit_once('/').map_or("", |(d, _)| d);
+        format!("{dir}/{path}")
+    };
+    let root = std::path::absolute(&info.site.root)
+        .map_err(|e| format!("the root has no absolute path: {e}"))?;
+    // Percent signs in a file path are literal: encode them so that resolving does not
+    // decode them.
+    let encoded = request_path.replace('%', "%25");
+    path::resolve(&root, &encoded)
+        .map(|r| r.full)
+        .map_err(|path::Refused(why)| why)
+}
+
+/// `file_hash(algorithm, path)`: the base64 digest of a file under the root, `path`
+/// relative to the root.
+/// Reads the file: blocking, which is why a template that calls it is substituted off
+/// the runtime thread.
+fn file_hash(info: &RequestInfo, algorithm: &str, path: &str) -> Result<String, String> {
+    // wptserve joins the path to the root, relative or not (so `/x` would be the
+    // machine's `/x` there; here it is the root's).
+    let lexical = fs_path(info, &format!("/{}", path.trim_start_matches('/')))?;
+    let root = std::path::absolute(&info.site.root)
+        .and_then(std::fs::canonicalize)
+        .map_err(|e| format!("cannot read the root: {e}"))?;
+    let label = path.to_owned();
+    let canonical = path::confine(&root, &lexical, &label)
+        .map_err(|path::Refused(why)| why)?
+        .ok_or_else(|| format!("there is no file {path:?} to hash"))?;
+    let content =
+        std::fs::read(&canonical).map_err(|e| format!("cannot read {path:?} to hash it: {e}"))?;
+    crate::server::digest::base64_digest(algorithm, &content)
 }
 
 fn header(info: &RequestInfo, name: &str) -> Option<String> {
@@ -264,11 +338,12 @@ fn is_ident(s: &str) -> bool {
 }
 
 fn parse(expr: &str) -> Result<Expr<'_>, String> {
-    let name_end = expr
+    let start = usize::from(expr.starts_with('$'));
+    let name_end = expr[start..]
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .unwrap_or(expr.len());
+        .map_or(expr.len(), |i| i + start);
     let name = &expr[..name_end];
-    if name.is_empty() {
+    if name.len() == start {
         return Err("expected a name".into());
     }
     let mut rest = expr[name_end..].trim_start();
@@ -280,7 +355,7 @@ fn parse(expr: &str) -> Result<Expr<'_>, String> {
     }
     let mut args = None;
     if let Some(after) = rest.strip_prefix('(') {
-        let end = after.rfind(')').ok_or("a ( is not closed")?;
+        let end = after.find(')').ok_or("a ( is not closed")?;
         let inner = after[..end].trim();
         args = Some(if inner.is_empty() {
             Vec::new()
@@ -297,15 +372,25 @@ fn parse(expr: &str) -> Result<Expr<'_>, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::sync::Arc;
 
-    fn info() -> RequestInfo {
-        let req = http::Request::get("http://web.test:8000/a/b.html?x=1&name=a%3Cb")
+    use super::*;
+    use crate::server::site::Site;
+
+    fn info_with(url: &str, site: Site) -> RequestInfo {
+        let req = http::Request::get(url)
             .header("user-agent", "probe")
             .body(())
             .unwrap();
         let (parts, ()) = req.into_parts();
-        RequestInfo::new(&parts, &BTreeMap::new())
+        RequestInfo::new(&parts, &Arc::new(site))
+    }
+
+    fn info() -> RequestInfo {
+        info_with(
+            "http://web.test:8000/a/b.html?x=1&name=a%3Cb",
+            Site::default(),
+        )
     }
 
     fn sub(text: &str) -> Result<String, String> {
@@ -317,7 +402,9 @@ mod tests {
     fn substitutes_the_request() {
         assert_eq!(sub("{{host}}:{{ports[http][0]}}").unwrap(), "web.test:8000");
         assert_eq!(sub("{{domains[www]}}").unwrap(), "www.web.test");
+        assert_eq!(sub("{{hosts[][www]}}").unwrap(), "www.web.test");
         assert_eq!(sub("{{GET[x]}} {{GET[name]}}").unwrap(), "1 a&lt;b");
+        assert_eq!(sub("[{{GET[missing]}}]").unwrap(), "[]");
         assert_eq!(sub("{{headers[User-Agent]}}").unwrap(), "probe");
         assert_eq!(sub("{{header_or_default(x-missing, d)}}").unwrap(), "d");
         assert_eq!(
@@ -333,6 +420,58 @@ mod tests {
             sub("no {{ template } here }}{{").unwrap(),
             "no {{ template } here }}{{"
         );
+        assert_eq!(sub("{ {{host}}").unwrap(), "{ web.test");
+        let none = info_with("http://web.test/p", Site::default());
+        let q = substitute(b"{{location[query]}}", &none, Escape::None, "t").unwrap();
+        assert_eq!(q, b"?");
+    }
+
+    #[test]
+    fn reads_the_configuration() {
+        let site = Site {
+            root: "tests/www".into(),
+            host: Some("web-platform.test".into()),
+            subdomains: vec!["www".into(), "www1".into()],
+            alternate_hosts: [("alt".to_owned(), "not-web-platform.test".to_owned())].into(),
+            values: [("flavor".to_owned(), "strict".to_owned())].into(),
+            ..Site::default()
+        };
+        let info = info_with("http://127.0.0.1:9/d/t.html", site);
+        let sub = |t: &str| {
+            substitute(t.as_bytes(), &info, Escape::None, "t")
+                .map(|b| String::from_utf8(b).unwrap())
+        };
+        assert_eq!(
+            sub("{{host}} {{browser_host}}").unwrap(),
+            "web-platform.test web-platform.test"
+        );
+        assert_eq!(sub("{{domains[www1]}}").unwrap(), "www1.web-platform.test");
+        assert_eq!(
+            sub("{{hosts[alt][www]}}").unwrap(),
+            "www.not-web-platform.test"
+        );
+        assert_eq!(sub("{{hosts[alt][]}}").unwrap(), "not-web-platform.test");
+        assert_eq!(sub("{{flavor}}").unwrap(), "strict");
+        assert!(sub("{{domains[www2]}}")
+            .unwrap_err()
+            .contains("not a configured subdomain"));
+        assert!(sub("{{hosts[nope][www]}}")
+            .unwrap_err()
+            .contains("no alternate host"));
+        let fs = sub("{{fs_path(hello.txt)}}").unwrap();
+        assert!(fs.ends_with("tests/www/d/hello.txt"), "{fs}");
+        let fs = sub("{{fs_path(/hello.txt)}}").unwrap();
+        assert!(fs.ends_with("tests/www/hello.txt"), "{fs}");
+        assert!(sub("{{fs_path(../../x)}}").is_err());
+        for path in ["/hello.txt", "hello.txt"] {
+            assert_eq!(
+                sub(&format!("{{{{file_hash(sha256, {path})}}}}")).unwrap(),
+                "hT/5N2Kgbdv3IsTr6d3WbY9j3a6pf1IcPswg2nyXYCA="
+            );
+        }
+        assert!(sub("{{file_hash(crc32, /hello.txt)}}")
+            .unwrap_err()
+            .contains("crc32"));
     }
 
     #[test]
@@ -342,7 +481,7 @@ mod tests {
             e.contains("{{nope}}") && e.contains("unknown substitution"),
             "{e}"
         );
-        assert!(sub("{{GET[missing]}}").unwrap_err().contains("missing"));
+        assert!(sub("{{headers[missing]}}").unwrap_err().contains("missing"));
         assert!(sub("{{ports[https][0]}}")
             .unwrap_err()
             .contains("no port 0"));

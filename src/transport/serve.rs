@@ -52,10 +52,8 @@ pub(crate) async fn serve<I>(
 ) where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
-    // Feature "server": the stream is wrapped so that `.asis` files, fault pipes and
-    // handlers can write raw bytes on HTTP/1.1 connections (see `server::RawWriter`).
-    #[cfg(feature = "server")]
-    let (io, raw) = crate::server::raw::wrap(io);
+    // Raw access for the HTTP/1.x requests of the connection (see `RawWriter`).
+    let (io, raw) = super::raw::wrap(io);
     let builder = auto::Builder::new(TokioExecutor::new());
     // With a late path the connection stays open after a route change: requests that
     // still arrive are sent on, never failed (HTTP/1.1 answers then close the
@@ -68,7 +66,6 @@ pub(crate) async fn serve<I>(
         host,
         scheme,
         late,
-        #[cfg(feature = "server")]
         raw,
     };
     let conn = builder.serve_connection_with_upgrades(io, service);
@@ -96,9 +93,8 @@ struct HostService {
     /// For in-memory connections: the connection's route, and where requests go once
     /// it is stale.
     late: Option<(Route, Late)>,
-    /// Feature "server": the connection's raw slot, handed to HTTP/1.x requests.
-    #[cfg(feature = "server")]
-    raw: crate::server::raw::RawConn,
+    /// The connection's raw slot, handed to HTTP/1.x requests.
+    raw: super::raw::RawSlot,
 }
 
 pub(crate) type HostFuture =
@@ -112,7 +108,6 @@ impl hyper::service::Service<Request<Incoming>> for HostService {
     type Future = HostFuture;
 
     fn call(&self, req: Request<Incoming>) -> HostFuture {
-        #[cfg(feature = "server")]
         let req = {
             let mut req = req;
             self.raw.attach(&mut req);

@@ -17,7 +17,7 @@ use http::{HeaderMap, StatusCode};
 use http_body::Frame;
 
 use crate::error::BoxError;
-use crate::server::raw::RawWriter;
+use crate::transport::RawWriter;
 
 /// A fault a pipe asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

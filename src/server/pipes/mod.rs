@@ -13,4 +13,8 @@ mod pipe;
 mod trickle;
 
 pub(crate) use self::deliver::{collect, deliver};
+#[cfg(test)]
+pub(crate) use self::parse::{parse as parse_calls, Call};
 pub(crate) use self::pipe::{Piped, Pipeline};
+#[cfg(test)]
+pub(crate) use self::trickle::Schedule;

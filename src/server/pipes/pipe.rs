@@ -61,12 +61,18 @@ impl Pipeline {
         self.pipes.is_empty()
     }
 
-    /// Runs `sub` before the other pipes (for `*.sub.*` files).
-    pub(crate) fn with_sub_first(mut self) -> Pipeline {
-        if !self.pipes.iter().any(|p| matches!(p, Pipe::Sub(_))) {
-            self.pipes.insert(0, Pipe::Sub(Escape::Html));
-        }
+    /// Runs `sub` with `escape` before the other pipes (for `*.sub.*` files; a `sub`
+    /// among them substitutes a second time, as in wptserve).
+    pub(crate) fn with_sub_first(mut self, escape: Escape) -> Pipeline {
+        self.pipes.insert(0, Pipe::Sub(escape));
         self
+    }
+
+    /// Whether applying the pipes to `content` may read files (`file_hash`), so that
+    /// it must run off the runtime thread.
+    pub(crate) fn reads_files(&self, content: &[u8]) -> bool {
+        self.pipes.iter().any(|p| matches!(p, Pipe::Sub(_)))
+            && content.windows(9).any(|w| w == b"file_hash")
     }
 
     /// Applies the pipes, left to right, to `piped`; `label` names the file in errors.
@@ -101,7 +107,23 @@ impl Pipeline {
                     let (a, b) = slice_bounds(piped.content.len(), *start, *end);
                     piped.content = piped.content.slice(a..b);
                 }
-                Pipe::Trickle(schedule) => piped.trickle = Some(schedule.clone()),
+                Pipe::Trickle(schedule) => {
+                    // wptserve: a trickled response must not be cached, unless a header
+                    // already says how.
+                    let h = &mut piped.headers;
+                    if !(h.contains_key(header::CACHE_CONTROL)
+                        || h.contains_key(header::PRAGMA)
+                        || h.contains_key(header::EXPIRES))
+                    {
+                        h.insert(
+                            header::CACHE_CONTROL,
+                            HeaderValue::from_static("no-cache, no-store, must-revalidate"),
+                        );
+                        h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+                        h.insert(header::EXPIRES, HeaderValue::from_static("0"));
+                    }
+                    piped.trickle = Some(schedule.clone());
+                }
                 Pipe::Gzip => {
                     let mut encoder =
                         flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -117,7 +139,8 @@ impl Pipeline {
                 Pipe::Sub(escape) => {
                     piped.content = sub::substitute(&piped.content, info, *escape, label)?.into();
                 }
-                Pipe::Delay(d) => piped.delay += *d,
+                // Saturates: `delay(1e19)|delay(1e19)` waits "forever", it does not panic.
+                Pipe::Delay(d) => piped.delay = piped.delay.saturating_add(*d),
                 Pipe::Fault(f) => piped.fault = Some(*f),
             }
         }
@@ -150,6 +173,15 @@ impl Piped {
             fault: None,
         }
     }
+}
+
+/// A delay of `secs` seconds, saturating at [`Duration::MAX`]; `None` when negative
+/// or not a number.
+pub(crate) fn seconds(secs: f64) -> Option<Duration> {
+    if secs.is_nan() || secs < 0.0 {
+        return None;
+    }
+    Some(Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX))
 }
 
 /// Python's slice bounds: negative counts from the end, out of range clamps.
@@ -204,11 +236,26 @@ fn check(call: &Call) -> Result<Pipe, String> {
             arity(2, 3)?;
             let name = HeaderName::from_bytes(args[0].trim().as_bytes())
                 .map_err(|_| bad(format!("{:?} is not a header name", args[0])))?;
-            let value = HeaderValue::from_str(args[1])
+            // wptserve sends the value's characters as Latin-1 bytes.
+            let latin1: Option<Vec<u8>> = args[1]
+                .chars()
+                .map(|c| u8::try_from(u32::from(c)).ok())
+                .collect();
+            let latin1 = latin1.ok_or_else(|| {
+                bad(format!(
+                    "{:?} has characters beyond Latin-1, which a header cannot carry",
+                    args[1]
+                ))
+            })?;
+            let value = HeaderValue::from_bytes(&latin1)
                 .map_err(|_| bad(format!("{:?} is not a header value", args[1])))?;
-            let append = match args.get(2).map(|s| s.trim()) {
-                None | Some("False" | "false" | "0" | "") => false,
-                Some("True" | "true" | "1" | "append") => true,
+            let append = match args
+                .get(2)
+                .map(|s| s.trim().to_ascii_lowercase())
+                .as_deref()
+            {
+                None | Some("false" | "0" | "") => false,
+                Some("true" | "1") => true,
                 Some(other) => {
                     return Err(bad(format!("append must be True or False, got {other:?}")))
                 }
@@ -259,7 +306,7 @@ fn check(call: &Call) -> Result<Pipe, String> {
                 .trim()
                 .parse::<f64>()
                 .ok()
-                .and_then(|s| Duration::try_from_secs_f64(s).ok())
+                .and_then(seconds)
                 .ok_or_else(|| bad(format!("{:?} is not a delay in seconds", args[0])))?;
             Pipe::Delay(d)
         }
@@ -305,6 +352,7 @@ mod tests {
             ("header(X)", "pipe header(X): takes 2 to 3 arguments"),
             ("header(Bad Name,1)", "is not a header name"),
             ("header(X,1,maybe)", "append must be True or False"),
+            ("header(X,\u{2713})", "beyond Latin-1"),
             ("slice(a)", "\"a\" is not an integer"),
             ("trickle(x)", "pipe trickle(x): \"x\" is neither"),
             ("gzip(9)", "pipe gzip(9): takes 0 arguments"),
@@ -316,6 +364,31 @@ mod tests {
             let e = Pipeline::parse(bad).unwrap_err();
             assert!(e.contains(says), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn header_values_are_latin1_and_append_is_any_case() {
+        let p = Pipeline::parse("header(X,caf\u{e9},TRUE)").unwrap();
+        assert_eq!(
+            p.pipes,
+            vec![Pipe::Header {
+                name: HeaderName::from_static("x"),
+                value: HeaderValue::from_bytes(b"caf\xe9").unwrap(),
+                append: true
+            }]
+        );
+    }
+
+    #[test]
+    fn delays_saturate() {
+        let p = Pipeline::parse("delay(1e19)|delay(1e19)").unwrap();
+        let mut piped = Piped::new(StatusCode::OK, HeaderMap::new(), Bytes::new());
+        let info = crate::server::sub::RequestInfo::new(
+            &http::Request::new(()).into_parts().0,
+            &Default::default(),
+        );
+        p.apply(&mut piped, &info, "t").unwrap();
+        assert_eq!(piped.delay, Duration::MAX);
     }
 
     #[test]

@@ -43,11 +43,11 @@ impl Schedule {
         let mut repeat = None;
         for (i, item) in items.iter().enumerate() {
             if let Some(n) = item.strip_prefix('d') {
-                let secs: f64 = n
-                    .parse()
-                    .map_err(|_| format!("{item:?} is not a delay in seconds (dN)"))?;
-                let delay = Duration::try_from_secs_f64(secs)
-                    .map_err(|_| format!("{item:?} is not a delay in seconds (dN)"))?;
+                let delay = n
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(super::pipe::seconds)
+                    .ok_or_else(|| format!("{item:?} is not a delay in seconds (dN)"))?;
                 steps.push(Step::Delay(delay));
             } else if let Some(n) = item.strip_prefix('r') {
                 if i != items.len() - 1 {
