@@ -85,6 +85,8 @@ mod hop;
 mod log;
 mod macros;
 mod registry;
+#[cfg_attr(not(any(feature = "mock", feature = "record")), allow(dead_code))]
+mod report;
 mod route;
 mod service;
 mod target;
@@ -93,6 +95,9 @@ mod times;
 mod tls;
 mod transport;
 
+#[cfg(feature = "mock")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
+pub mod mock;
 #[cfg(feature = "record")]
 #[cfg_attr(docsrs, doc(cfg(feature = "record")))]
 pub mod record;
@@ -166,6 +171,7 @@ where
 /// The README's examples, run as doctests (they use every feature).
 #[cfg(all(
     doctest,
+    feature = "mock",
     feature = "record",
     feature = "reqwest",
     feature = "server",

@@ -27,8 +27,10 @@ pub(crate) type ServiceFuture =
 
 /// The header set on responses that http-intercept made up rather than the registered
 /// service: its value is `panic` (the service panicked), `error` (it returned an
-/// error), `not-found` (nothing is mounted at that path) or, from the test server,
-/// `server` (a refusal, a bad pipe string or a malformed `.headers` file).
+/// error), `not-found` (nothing is mounted at that path), from the test server
+/// `server` (a refusal, a bad pipe string or a malformed `.headers` file), or, from the
+/// mocks of feature `mock`, `unmatched` (no mock matched the request; the body says
+/// which came nearest and why it failed).
 pub const ERROR_HEADER: &str = "x-http-intercept-error";
 
 /// A response extension that makes the client see a connection failure instead of

@@ -13,7 +13,7 @@ use hyper_util::server::conn::auto;
 
 use super::pipe::Activity;
 use crate::error::BoxError;
-use crate::log::LoggedRequest;
+use crate::log::{BodySlot, LoggedRequest};
 use crate::registry::{strip_prefix, Host};
 use crate::route::Route;
 use crate::service::{text_response, Abort, ResponseBody};
@@ -134,6 +134,8 @@ pub(crate) fn dispatch(host: &Host, mut req: Request<Incoming>, scheme: Scheme) 
         req.extensions_mut().insert(PathPrefix(prefix));
     }
     let entry = LoggedRequest::new(&req);
+    // A service that reads the whole body gives it to the log through this slot.
+    req.extensions_mut().insert(BodySlot(entry.clone()));
     mount.hit(entry.clone());
     let fut = mount.service().call_guarded(req, mount.label().clone());
     Box::pin(async move {
