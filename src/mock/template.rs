@@ -339,6 +339,7 @@ impl ResponseTemplate {
             .boxed_unsync(),
             Some(Fault::Cut(n)) => Cut {
                 data: Some(self.body.slice(..n.min(len))),
+                yielded: false,
                 len: len as u64,
             }
             .boxed_unsync(),
@@ -377,9 +378,12 @@ impl Body for Stall {
     }
 }
 
-/// A body that sends its first bytes, then fails, announcing its full length.
+/// A body that sends its first bytes, then fails, announcing its full length. Between
+/// the two it yields once, so that the server writes out what was sent before the
+/// failure closes the connection.
 struct Cut {
     data: Option<Bytes>,
+    yielded: bool,
     len: u64,
 }
 
@@ -389,10 +393,15 @@ impl Body for Cut {
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
+        cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         if let Some(data) = self.data.take().filter(|d| !d.is_empty()) {
             return Poll::Ready(Some(Ok(Frame::data(data))));
+        }
+        if !self.yielded {
+            self.yielded = true;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
         }
         Poll::Ready(Some(Err(
             "http-intercept: the mock cut this response body off on purpose".into(),
