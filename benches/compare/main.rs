@@ -8,6 +8,7 @@
 //! cargo bench --all-features --bench compare       # with those and the reqwest rows
 //! cargo bench --bench compare -- wiremock "in memory"  # only rows whose name contains a word
 //! cargo bench --bench compare -- current_thread     # one runtime (or multi_thread)
+//! cargo bench --bench compare --all-features -- mocks:  # the declarative-mock rows
 //! cargo test --bench compare                       # smoke run: every row once, numbers meaningless
 //! ```
 //!
@@ -25,6 +26,7 @@
 mod clients;
 mod duplex;
 mod measure;
+mod mocks;
 mod peers;
 mod replay;
 mod rows;
@@ -87,6 +89,7 @@ fn machine() -> String {
         "release"
     };
     let features: Vec<&str> = [
+        ("mock", cfg!(feature = "mock")),
         ("record", cfg!(feature = "record")),
         ("reqwest", cfg!(feature = "reqwest")),
     ]
@@ -134,6 +137,7 @@ fn main() {
         report.add_setup(i, rt.block_on(setup::run(budget, &filter, flavor)));
     }
     let replay = replay::report(budget, &filter, full);
+    let mocks = mocks::report(budget, &filter, &runtimes);
 
     println!();
     if !full {
@@ -143,6 +147,7 @@ fn main() {
     println!("{}", report.requests_table());
     println!("{}", report.setup_table());
     println!("{}", replay.text);
+    println!("{mocks}");
     println!("{}", report.targets_table(replay.ratio));
     println!("(measured in {:.0} s)", started.elapsed().as_secs_f64());
 }

@@ -24,9 +24,13 @@ fn q_limited(text: &str) -> String {
     crate::report::quoted(text, EXCERPT)
 }
 
+/// Compact JSON, cut after [`EXCERPT`] characters.
 fn json_excerpt(value: &Value) -> String {
     let text = value.to_string();
-    q_limited(&text)
+    match text.char_indices().nth(EXCERPT) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text,
+    }
 }
 
 /// Matches the body exactly; see [`body_string`], [`body_bytes`] and [`body_json`].
