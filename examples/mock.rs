@@ -21,7 +21,9 @@ async fn create_issue(token: &str, title: &str) -> Result<(u16, String), BoxErro
     let req = http::Request::post("https://api.github.com/repos/o/r/issues")
         .header("authorization", format!("Bearer {token}"))
         .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(json!({ "title": title }).to_string())))?;
+        .body(Full::new(Bytes::from(
+            json!({ "title": title }).to_string(),
+        )))?;
     let res = client.request(req).await?;
     let status = res.status().as_u16();
     let body = res.into_body().collect().await?.to_bytes();
@@ -51,6 +53,9 @@ async fn main() -> Result<(), BoxError> {
     println!("\nunmatched: {status}\n{report}");
     assert_eq!(status, 404);
 
-    println!("what the registration logged:\n{:#?}", github.intercept().requests());
+    println!(
+        "what the registration logged:\n{:#?}",
+        github.intercept().requests()
+    );
     Ok(()) // dropping `github` verifies "create issue" got exactly 1 request
 }

@@ -44,6 +44,8 @@
 //! - [`Connector`] plugs into hyper-util's legacy `Client` (and what is built on it):
 //!   registered targets in memory, the rest through the connector it wraps, or refused
 //!   per its [`Policy`].
+//! - Feature `mock`: `mock::MockHost` and `mock::Mock`, declarative mocks with
+//!   wiremock's vocabulary and reports that say what differed.
 //!
 //! # What a service sees
 //!
@@ -202,4 +204,15 @@ fn _assert_impls() {
     send_sync::<Connector>();
     clone::<Connector>();
     send_sync::<InterceptStream<hyper_util::rt::TokioIo<tokio::net::TcpStream>>>();
+    #[cfg(feature = "mock")]
+    {
+        send_sync::<mock::MockHost>();
+        send_sync::<mock::Mocks>();
+        clone::<mock::Mocks>();
+        send_sync::<mock::Mock>();
+        send_sync::<mock::MockGuard>();
+        send_sync::<mock::Request>();
+        clone::<mock::Request>();
+        send_sync::<mock::ResponseTemplate>();
+    }
 }

@@ -144,7 +144,10 @@ pub(crate) fn write_body(out: &mut String, indent: &str, headers: &HeaderMap, bo
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.contains("json"))
-        || matches!(body.iter().find(|b| !b.is_ascii_whitespace()), Some(b'{' | b'['));
+        || matches!(
+            body.iter().find(|b| !b.is_ascii_whitespace()),
+            Some(b'{' | b'[')
+        );
     // Without serde_json (no `mock`, no `record`), JSON shows as text.
     #[cfg(not(any(feature = "mock", feature = "record")))]
     let _ = looks_json;
@@ -253,7 +256,9 @@ mod tests {
 
     #[test]
     fn redacts_secrets() {
-        let u: Uri = "https://a.test/x?page=2&access_token=abc&KEY=k".parse().unwrap();
+        let u: Uri = "https://a.test/x?page=2&access_token=abc&KEY=k"
+            .parse()
+            .unwrap();
         assert_eq!(
             uri(&u),
             "https://a.test/x?page=2&access_token=[redacted]&KEY=[redacted]"
@@ -283,6 +288,10 @@ mod tests {
         assert!(out.contains("4 bytes, binary): 00 01 02 ff"), "{out}");
         let mut out = String::new();
         write_body(&mut out, "", &headers, "x".repeat(5000).as_bytes());
-        assert!(out.contains("more bytes") && out.len() < 2200, "{}", out.len());
+        assert!(
+            out.contains("more bytes") && out.len() < 2200,
+            "{}",
+            out.len()
+        );
     }
 }

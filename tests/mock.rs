@@ -78,7 +78,11 @@ impl Req {
 async fn send(clients: &Clients, via: Via, r: &Req) -> Reply {
     match via {
         Via::H1 | Via::H2 => {
-            let client = if via == Via::H1 { &clients.h1 } else { &clients.h2 };
+            let client = if via == Via::H1 {
+                &clients.h1
+            } else {
+                &clients.h2
+            };
             let mut builder = http::Request::builder().method(r.method).uri(&r.url);
             for (k, v) in &r.headers {
                 builder = builder.header(*k, *v);
@@ -133,9 +137,24 @@ fn drop_report(host: MockHost) -> Option<String> {
 fn matcher_cases(base: &str) -> Vec<(&'static str, Box<dyn Match>, Req, Req)> {
     let u = |p: &str| format!("{base}{p}");
     vec![
-        ("any", Box::new(any()), req("GET", u("/x")), req("GET", u("/x"))),
-        ("method", Box::new(method("POST")), req("POST", u("/")), req("GET", u("/"))),
-        ("path", Box::new(path("/a/b")), req("GET", u("/a/b?x=1")), req("GET", u("/a/b/c"))),
+        (
+            "any",
+            Box::new(any()),
+            req("GET", u("/x")),
+            req("GET", u("/x")),
+        ),
+        (
+            "method",
+            Box::new(method("POST")),
+            req("POST", u("/")),
+            req("GET", u("/")),
+        ),
+        (
+            "path",
+            Box::new(path("/a/b")),
+            req("GET", u("/a/b?x=1")),
+            req("GET", u("/a/b/c")),
+        ),
         (
             "path_regex",
             Box::new(path_regex(r"^/users/\d+$")),
@@ -279,7 +298,11 @@ async fn every_matcher(name: &str) {
             );
             if matcher != "any" {
                 let no = send(&clients, via, &fix(&negative)).await;
-                assert_eq!(no.status, 404, "{via:?} {matcher}: {negative:?}: {}", no.body);
+                assert_eq!(
+                    no.status, 404,
+                    "{via:?} {matcher}: {negative:?}: {}",
+                    no.body
+                );
                 assert_eq!(no.headers["x-http-intercept-error"], "unmatched");
             }
         }
@@ -300,8 +323,8 @@ async fn every_matcher_positive_and_negative_multi_thread() {
 async fn priorities_and_ties() {
     let clients = clients();
     for via in ALL {
-        let api = MockHost::start(format!("https://{via:?}.priority.mock.test").to_lowercase())
-            .unwrap();
+        let api =
+            MockHost::start(format!("https://{via:?}.priority.mock.test").to_lowercase()).unwrap();
         // Mounted first but lower priority (higher number): loses.
         Mock::given(path("/p"))
             .respond_with(ResponseTemplate::new(200).set_body_string("low"))
@@ -319,8 +342,18 @@ async fn priorities_and_ties() {
             .respond_with(ResponseTemplate::new(200).set_body_string("second"))
             .mount(&api);
         let url = api.url();
-        assert_eq!(send(&clients, via, &req("GET", format!("{url}/p"))).await.body, "high");
-        assert_eq!(send(&clients, via, &req("GET", format!("{url}/t"))).await.body, "first");
+        assert_eq!(
+            send(&clients, via, &req("GET", format!("{url}/p")))
+                .await
+                .body,
+            "high"
+        );
+        assert_eq!(
+            send(&clients, via, &req("GET", format!("{url}/t")))
+                .await
+                .body,
+            "first"
+        );
     }
 }
 
@@ -353,8 +386,8 @@ async fn up_to_n_times_falls_through_to_the_next_mock() {
 async fn a_sequence_drives_a_retry_loop() {
     let clients = clients();
     for via in ALL {
-        let api = MockHost::start(format!("https://{via:?}.retry.mock.test").to_lowercase())
-            .unwrap();
+        let api =
+            MockHost::start(format!("https://{via:?}.retry.mock.test").to_lowercase()).unwrap();
         Mock::given(method("GET"))
             .and(path("/flaky"))
             .respond_with_sequence([
@@ -373,7 +406,10 @@ async fn a_sequence_drives_a_retry_loop() {
                 break reply;
             }
         };
-        assert_eq!((reply.status, reply.body.as_str(), attempts), (200, "finally", 3));
+        assert_eq!(
+            (reply.status, reply.body.as_str(), attempts),
+            (200, "finally", 3)
+        );
     }
 }
 
@@ -427,11 +463,20 @@ async fn expect_unmet_reports_what_each_mock_got() {
         ),
         "{report}"
     );
-    assert!(report.contains("requests the host received (1):"), "{report}");
-    assert!(report.contains("1. POST https://unmet.mock.test/other"), "{report}");
+    assert!(
+        report.contains("requests the host received (1):"),
+        "{report}"
+    );
+    assert!(
+        report.contains("1. POST https://unmet.mock.test/other"),
+        "{report}"
+    );
     assert!(report.contains("authorization: [redacted]"), "{report}");
     assert!(!report.contains("sup3rs3cret"), "{report}");
-    assert!(report.contains("body (15 bytes, JSON):\n     {\n       \"title\": \"bug\"\n     }"), "{report}");
+    assert!(
+        report.contains("body (15 bytes, JSON):\n     {\n       \"title\": \"bug\"\n     }"),
+        "{report}"
+    );
 }
 
 #[tokio::test]
@@ -469,8 +514,8 @@ async fn mount_as_scoped_unmounts_and_verifies_on_drop() {
 async fn unmatched_request_report_names_the_nearest_mock_and_the_failing_matcher() {
     let clients = clients();
     for via in ALL {
-        let api = MockHost::start(format!("https://{via:?}.unmatched.mock.test").to_lowercase())
-            .unwrap();
+        let api =
+            MockHost::start(format!("https://{via:?}.unmatched.mock.test").to_lowercase()).unwrap();
         Mock::given(method("GET"))
             .and(path("/users"))
             .respond_with(ResponseTemplate::new(200))
@@ -491,7 +536,10 @@ async fn unmatched_request_report_names_the_nearest_mock_and_the_failing_matcher
         assert_eq!(reply.status, 404, "{via:?}");
         assert_eq!(reply.headers["x-http-intercept-error"], "unmatched");
         let body = &reply.body;
-        assert!(body.starts_with("http-intercept: no mock matched this request:\nPOST https://"), "{body}");
+        assert!(
+            body.starts_with("http-intercept: no mock matched this request:\nPOST https://"),
+            "{body}"
+        );
         assert!(body.contains("/users?api_key=[redacted]"), "{body}");
         assert!(body.contains("cookie: [redacted]"), "{body}");
         assert!(!body.contains("k3y") && !body.contains("c00kie"), "{body}");
@@ -506,7 +554,10 @@ async fn unmatched_request_report_names_the_nearest_mock_and_the_failing_matcher
         // By default the request also fails the test when the host drops.
         let report = drop_report(api).expect("an unmatched request fails the drop");
         assert!(report.contains("matched no mock"), "{report}");
-        assert!(report.contains("- header x-version: expected \"2\", got \"3\""), "{report}");
+        assert!(
+            report.contains("- header x-version: expected \"2\", got \"3\""),
+            "{report}"
+        );
     }
 }
 
@@ -516,7 +567,12 @@ async fn unmatched_status_is_configurable_and_unmatched_can_be_allowed() {
     let api = MockHost::unique()
         .with_unmatched_status(501)
         .fail_on_unmatched(false);
-    let reply = send(&clients, Via::H1, &req("GET", format!("{}/nothing", api.url()))).await;
+    let reply = send(
+        &clients,
+        Via::H1,
+        &req("GET", format!("{}/nothing", api.url())),
+    )
+    .await;
     assert_eq!(reply.status, 501);
     assert!(reply.body.contains("no mock is mounted"), "{}", reply.body);
     assert_eq!(drop_report(api), None);
@@ -537,12 +593,20 @@ async fn responders_see_the_request_and_headers_are_sent() {
                     .set_body_json(json!({ "id": id, "q": r.query_param("q") }))
             })
             .mount(&api);
-        let reply = send(&clients, via, &req("GET", format!("{}/users/42?q=x", api.url()))).await;
+        let reply = send(
+            &clients,
+            via,
+            &req("GET", format!("{}/users/42?q=x", api.url())),
+        )
+        .await;
         assert_eq!(reply.status, 200);
         assert_eq!(reply.headers["x-id"], "42");
         assert_eq!(reply.headers["content-type"], "application/json");
         assert_eq!(reply.headers.get_all("set-cookie").iter().count(), 2);
-        assert_eq!(serde_json::from_str::<serde_json::Value>(&reply.body).unwrap(), json!({"id": "42", "q": "x"}));
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&reply.body).unwrap(),
+            json!({"id": "42", "q": "x"})
+        );
     }
 }
 
@@ -550,7 +614,10 @@ async fn responders_see_the_request_and_headers_are_sent() {
 async fn reset_forgets_mocks_and_requests() {
     let clients = clients();
     let api = MockHost::unique().fail_on_unmatched(false);
-    Mock::given(any()).respond_with(ResponseTemplate::new(200)).expect(5).mount(&api);
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200))
+        .expect(5)
+        .mount(&api);
     let url = format!("{}/", api.url());
     assert_eq!(send(&clients, Via::H1, &req("GET", &url)).await.status, 200);
     api.reset();
@@ -562,7 +629,9 @@ async fn reset_forgets_mocks_and_requests() {
 async fn intercept_requests_carry_bodies_and_redact_secrets() {
     let clients = clients();
     let api = MockHost::unique();
-    Mock::given(any()).respond_with(ResponseTemplate::new(200)).mount(&api);
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&api);
     let r = req("POST", format!("{}/login?token=t0p", api.url()))
         .header("authorization", "Bearer s3cret")
         .header("x-api-key", "k3y")
@@ -573,9 +642,18 @@ async fn intercept_requests_carry_bodies_and_redact_secrets() {
     assert_eq!(logged[0].body().unwrap(), r#"{"user":"ada"}"#);
     assert_eq!(logged[0].headers()["authorization"], "Bearer s3cret");
     let debug = format!("{:#?}", logged[0]);
-    assert!(debug.contains("token=[redacted]") && debug.contains("authorization: [redacted]"), "{debug}");
-    assert!(debug.contains("x-api-key: [redacted]") && debug.contains("\"user\": \"ada\""), "{debug}");
-    assert!(!debug.contains("s3cret") && !debug.contains("k3y") && !debug.contains("t0p"), "{debug}");
+    assert!(
+        debug.contains("token=[redacted]") && debug.contains("authorization: [redacted]"),
+        "{debug}"
+    );
+    assert!(
+        debug.contains("x-api-key: [redacted]") && debug.contains("\"user\": \"ada\""),
+        "{debug}"
+    );
+    assert!(
+        !debug.contains("s3cret") && !debug.contains("k3y") && !debug.contains("t0p"),
+        "{debug}"
+    );
 }
 
 #[tokio::test]
@@ -583,10 +661,17 @@ async fn mocks_serve_under_a_path_prefix_and_on_a_real_socket() {
     use http_intercept::mock::Mocks;
 
     let mocks = Mocks::new();
-    mocks.register(Mock::given(path("/ping")).respond_with(ResponseTemplate::new(200).set_body_string("pong")));
+    mocks.register(
+        Mock::given(path("/ping")).respond_with(ResponseTemplate::new(200).set_body_string("pong")),
+    );
     let _g = http_intercept::add("http://prefix.mock.test/v1", mocks.clone()).unwrap();
     let clients = clients();
-    let reply = send(&clients, Via::H1, &req("GET", "http://prefix.mock.test/v1/ping")).await;
+    let reply = send(
+        &clients,
+        Via::H1,
+        &req("GET", "http://prefix.mock.test/v1/ping"),
+    )
+    .await;
     assert_eq!((reply.status, reply.body.as_str()), (200, "pong"));
 
     #[cfg(feature = "server")]
@@ -603,7 +688,10 @@ async fn mocks_serve_under_a_path_prefix_and_on_a_real_socket() {
             .unwrap();
         assert_eq!(body, "pong");
     }
-    assert!(mocks.received_requests().iter().all(|r| r.path() == "/ping"));
+    assert!(mocks
+        .received_requests()
+        .iter()
+        .all(|r| r.path() == "/ping"));
 }
 
 #[test]
@@ -614,7 +702,10 @@ fn reqwest_blocking_client() {
         .respond_with(ResponseTemplate::new(200).set_body_string("switched"))
         .expect(1)
         .mount(&api);
-    let client = reqwest::blocking::Client::builder().intercept().build().unwrap();
+    let client = reqwest::blocking::Client::builder()
+        .intercept()
+        .build()
+        .unwrap();
     let res = client
         .put("https://blocking.mock.test/switch")
         .body(r#"{"on":true}"#)

@@ -73,5 +73,8 @@ fn matching_does_not_allocate_per_mock() {
     // Mounted in reverse: `/item/0` is the last of 100 tried.
     let one = allocations(&rt, &mocks(1));
     let hundred = allocations(&rt, &mocks(100));
-    assert_eq!(one, hundred, "1 mock: {one} allocations, 100 mocks: {hundred}");
+    assert_eq!(
+        one, hundred,
+        "1 mock: {one} allocations, 100 mocks: {hundred}"
+    );
 }

@@ -17,9 +17,12 @@ use support::*;
 
 fn drop_report(host: MockHost) -> Option<String> {
     let result = std::panic::catch_unwind(AssertUnwindSafe(move || drop(host)));
-    result
-        .err()
-        .map(|payload| payload.downcast_ref::<String>().cloned().unwrap_or_default())
+    result.err().map(|payload| {
+        payload
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default()
+    })
 }
 
 #[tokio::test(start_paused = true)]
@@ -35,9 +38,14 @@ async fn delays_follow_paused_time() {
         let res = client.request(get(&url)).await.unwrap();
         assert_eq!(res.status(), 200);
         assert!(start.elapsed() >= Duration::from_secs(30));
-        assert!(wall.elapsed() < Duration::from_secs(5), "{:?}", wall.elapsed());
+        assert!(
+            wall.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            wall.elapsed()
+        );
         // A client timeout shorter than the delay fires, deterministically.
-        let timed_out = tokio::time::timeout(Duration::from_secs(29), client.request(get(&url))).await;
+        let timed_out =
+            tokio::time::timeout(Duration::from_secs(29), client.request(get(&url))).await;
         assert!(timed_out.is_err());
     }
 }
@@ -60,7 +68,11 @@ async fn abort_fails_the_connection() {
 async fn a_stalled_body_never_ends() {
     let api = MockHost::unique();
     Mock::given(any())
-        .respond_with(ResponseTemplate::new(200).set_body_string("never").stall_body())
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string("never")
+                .stall_body(),
+        )
         .mount(&api);
     let url = format!("{}/", api.url());
     for client in [client(), h2_client()] {
@@ -129,10 +141,17 @@ async fn a_panicking_responder_answers_500_and_the_drop_raises_it_again() {
     let report = drop_report(api).expect("the drop re-raises the panic");
     let first = report.lines().next().unwrap();
     assert!(
-        first.contains("the responder of mock #1 \"exploding\"") && first.contains("panicked on GET https://panic.faults.mock.test/boom: the responder blew up"),
+        first.contains("the responder of mock #1 \"exploding\"")
+            && first.contains(
+                "panicked on GET https://panic.faults.mock.test/boom: the responder blew up"
+            ),
         "{report}"
     );
-    assert_eq!(report.matches("the responder blew up").count(), 4, "{report}");
+    assert_eq!(
+        report.matches("the responder blew up").count(),
+        4,
+        "{report}"
+    );
 }
 
 /// 200 concurrent requests against 50 mounted mocks: exact per-mock counts.
@@ -168,7 +187,11 @@ async fn concurrent(via: &str) {
     }
     assert_eq!(api.received_requests().len(), 200);
     let api = Arc::into_inner(api).unwrap();
-    assert_eq!(drop_report(api), None, "every mock answered exactly 4 requests");
+    assert_eq!(
+        drop_report(api),
+        None,
+        "every mock answered exactly 4 requests"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -97,7 +97,8 @@ mod measure {
         let mut out = Flavor::default();
         let last = format!("/item/{}", MOCKS - 1);
         if filter.wants(HYPER) || filter.wants(REQWEST) {
-            let host = MockHost::start("http://mocks.compare.test").expect("registering mocks.compare.test");
+            let host = MockHost::start("http://mocks.compare.test")
+                .expect("registering mocks.compare.test");
             mount_all(&host, MOCKS);
             let wire = wiremock_with(MOCKS).await;
             let wire_url = format!("{}{last}", wire.uri());
@@ -219,7 +220,11 @@ mod measure {
                 );
             }
         }
-        let _ = writeln!(out, "\n(mock rows measured in {:.0} s)", started.elapsed().as_secs_f64());
+        let _ = writeln!(
+            out,
+            "\n(mock rows measured in {:.0} s)",
+            started.elapsed().as_secs_f64()
+        );
         out
     }
 }

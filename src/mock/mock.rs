@@ -177,7 +177,10 @@ impl Mock {
     /// # drop(fallback);
     /// ```
     pub fn with_priority(mut self, priority: u8) -> Mock {
-        assert!(priority > 0, "with_priority: 0 is not a priority; 1 is the highest");
+        assert!(
+            priority > 0,
+            "with_priority: 0 is not a priority; 1 is the highest"
+        );
         self.spec.priority = priority;
         self
     }

@@ -156,11 +156,7 @@ pub(crate) fn host_report(
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .clone();
-    let _ = write!(
-        out,
-        "\nrequests the host received ({}):\n",
-        received.len()
-    );
+    let _ = write!(out, "\nrequests the host received ({}):\n", received.len());
     for (i, r) in received.iter().enumerate() {
         let _ = writeln!(out, "{}. {}", i + 1, r.render("   "));
     }

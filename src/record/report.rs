@@ -66,7 +66,7 @@ pub(crate) fn describe_miss(
         .into_iter()
         .map(|d| Difference {
             sides: (!(d.requested.is_empty() && d.recorded.is_empty()))
-                .then(|| [("requested", d.requested), ("recorded", d.recorded)]),
+                .then_some([("requested", d.requested), ("recorded", d.recorded)]),
             matcher: d.matcher,
         })
         .collect();

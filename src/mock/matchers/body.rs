@@ -270,7 +270,10 @@ mod tests {
         assert!(!includes(&json!({"a": 1}), &json!({"a": 1, "b": 2})));
         assert!(includes(&json!([1, 2, 3]), &json!([1, 2])));
         assert!(!includes(&json!([2, 1]), &json!([1, 2])));
-        assert!(includes(&json!({"a": [{"x": 1, "y": 2}]}), &json!({"a": [{"x": 1}]})));
+        assert!(includes(
+            &json!({"a": [{"x": 1, "y": 2}]}),
+            &json!({"a": [{"x": 1}]})
+        ));
         assert!(includes(&json!(1.0), &json!(1.0)));
         assert!(!includes(&json!("1"), &json!(1)));
     }

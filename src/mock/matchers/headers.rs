@@ -222,8 +222,7 @@ pub fn header_regex<K: AsRef<str>>(name: K, pattern: &str) -> HeaderRegexMatcher
 impl Match for HeaderRegexMatcher {
     fn matches(&self, request: &Request) -> bool {
         let mut values = request.headers().get_all(&self.0).iter().peekable();
-        values.peek().is_some()
-            && values.all(|v| v.to_str().is_ok_and(|v| self.1.is_match(v)))
+        values.peek().is_some() && values.all(|v| v.to_str().is_ok_and(|v| self.1.is_match(v)))
     }
     fn name(&self) -> String {
         format!("header_regex {}", self.0)
@@ -299,7 +298,10 @@ impl Match for AuthorizationMatcher {
         } else {
             "Bearer"
         };
-        Some(format!("authorization: {scheme} {}", crate::report::REDACTED))
+        Some(format!(
+            "authorization: {scheme} {}",
+            crate::report::REDACTED
+        ))
     }
     fn got(&self, request: &Request) -> Option<String> {
         let got = request.headers().get_all(AUTHORIZATION).iter().map(|v| {

@@ -212,7 +212,9 @@ pub fn query_param<K: Into<String>, V: Into<String>>(name: K, value: V) -> Query
 
 impl Match for QueryParamExactMatcher {
     fn matches(&self, request: &Request) -> bool {
-        request.query_pairs().any(|(k, v)| k == self.0 && v == self.1)
+        request
+            .query_pairs()
+            .any(|(k, v)| k == self.0 && v == self.1)
     }
     fn name(&self) -> String {
         format!("query_param {}", self.0)
