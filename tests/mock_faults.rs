@@ -285,3 +285,25 @@ async fn mounting_from_another_thread_while_requests_flow() {
         assert_eq!(text(res).await, i.to_string());
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wait_until_satisfied_waits_for_background_requests() {
+    let api = MockHost::unique();
+    let guard = Mock::given(path("/event"))
+        .respond_with(ResponseTemplate::new(202))
+        .expect(3)
+        .mount_as_scoped(&api);
+    let url = format!("{}/event", api.url());
+    let background = tokio::spawn(async move {
+        let client = client();
+        for _ in 0..3 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            assert_eq!(client.request(get(&url)).await.unwrap().status(), 202);
+        }
+    });
+    tokio::time::timeout(Duration::from_secs(10), guard.wait_until_satisfied())
+        .await
+        .expect("three requests arrive");
+    assert_eq!(guard.hits(), 3);
+    background.await.unwrap();
+}

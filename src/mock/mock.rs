@@ -376,6 +376,30 @@ impl MockGuard {
         self.mounted.hits()
     }
 
+    /// Waits until this mock's expectation is met (at once if it has none), checking
+    /// every 5 ms of tokio time: for code under test that sends its requests from a
+    /// background task. Wrap it in `tokio::time::timeout` to bound the wait.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use http_intercept::mock::{matchers::any, Mock, MockHost, ResponseTemplate};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let api = MockHost::unique();
+    /// let guard = Mock::given(any()).respond_with(ResponseTemplate::new(200)).expect(0..).mount_as_scoped(&api);
+    /// guard.wait_until_satisfied().await; // 0.. is met at once
+    /// # }
+    /// ```
+    pub async fn wait_until_satisfied(&self) {
+        let Some(expected) = self.mounted.spec.expected else {
+            return;
+        };
+        while !expected.contains(self.mounted.hits()) {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+
     /// Checks this mock's expectation now.
     ///
     /// # Panics
