@@ -230,6 +230,14 @@ mod measure {
                 );
             }
         }
+        if !goals.is_empty() {
+            out.push_str(
+                "\n| target (ratio of medians) | runtime | goal | measured |\n|---|---|---:|---:|\n",
+            );
+            for g in &goals {
+                let _ = writeln!(out, "{g}");
+            }
+        }
         let _ = writeln!(
             out,
             "\n(mock rows measured in {:.0} s)",

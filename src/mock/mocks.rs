@@ -189,15 +189,20 @@ impl Mocks {
         B::Error: Into<BoxError>,
     {
         let (parts, body) = req.into_parts();
-        let body = match body.collect().await {
-            Ok(body) => body.to_bytes(),
-            Err(e) => {
-                let e: BoxError = e.into();
-                return text_response(
-                    StatusCode::BAD_REQUEST,
-                    "error",
-                    format!("http-intercept: reading the request body failed: {e}"),
-                );
+        // An empty body (most GETs) needs no collecting.
+        let body = if body.is_end_stream() {
+            Bytes::new()
+        } else {
+            match body.collect().await {
+                Ok(body) => body.to_bytes(),
+                Err(e) => {
+                    let e: BoxError = e.into();
+                    return text_response(
+                        StatusCode::BAD_REQUEST,
+                        "error",
+                        format!("http-intercept: reading the request body failed: {e}"),
+                    );
+                }
             }
         };
         if let Some(slot) = parts.extensions.get::<BodySlot>() {
