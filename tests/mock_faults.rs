@@ -307,3 +307,27 @@ async fn wait_until_satisfied_waits_for_background_requests() {
     assert_eq!(guard.hits(), 3);
     background.await.unwrap();
 }
+
+#[tokio::test]
+async fn a_panicking_matcher_is_raised_again_too() {
+    let api = MockHost::unique();
+    Mock::given(|_: &Request| -> bool { panic!("the matcher blew up") })
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&api);
+    let res = client()
+        .request(get(&format!("{}/x", api.url())))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 500);
+    assert_eq!(res.headers()["x-http-intercept-error"], "panic");
+    let report = drop_report(api).expect("the drop raises the panic");
+    assert!(
+        report
+            .lines()
+            .next()
+            .unwrap()
+            .contains("a matcher panicked on GET http://"),
+        "{report}"
+    );
+    assert!(report.contains("the matcher blew up"), "{report}");
+}

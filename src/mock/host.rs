@@ -220,7 +220,7 @@ impl MockHost {
         verify::host_report(
             &label,
             &self.mocks.state,
-            &self.mocks.snapshot(),
+            &self.mocks.snapshot().mocks,
             self.fail_on_unmatched,
         )
     }
@@ -236,7 +236,7 @@ impl Drop for MockHost {
         let report = verify::host_report(
             label.as_deref().unwrap_or("(dropped)"),
             &self.mocks.state,
-            &self.mocks.snapshot(),
+            &self.mocks.snapshot().mocks,
             self.fail_on_unmatched,
         );
         if let Some(report) = report {

@@ -55,12 +55,46 @@ pub(crate) struct State {
     /// Mounted mocks in matching order: priority, then mount order. Copy-on-write: a
     /// request takes a snapshot (one reference count), mounting copies only while a
     /// snapshot is held.
-    mocks: RwLock<Arc<Vec<Arc<MountedMock>>>>,
+    mocks: RwLock<Arc<Table>>,
     next_number: AtomicU64,
     pub(crate) received: Mutex<Vec<Request>>,
     pub(crate) unmatched: Mutex<Vec<Unmatched>>,
     pub(crate) panics: Mutex<Vec<String>>,
     unmatched_status: AtomicU16,
+}
+
+/// The mounted mocks in matching order, with a key per mock kept contiguous so that a
+/// request skips the mocks whose exact path cannot match without touching them: the
+/// hash of the path a `path(..)` matcher requires, or 0 when the mock has none.
+#[derive(Clone, Default)]
+pub(crate) struct Table {
+    pub(crate) mocks: Vec<Arc<MountedMock>>,
+    keys: Vec<u64>,
+}
+
+/// FNV-1a of a path, never 0.
+fn path_key(path: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in path.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h | 1
+}
+
+impl Table {
+    /// The first mock, in matching order, that matches `request` and may still answer;
+    /// it is counted.
+    fn find(&self, request: &Request) -> Option<Arc<MountedMock>> {
+        let key = path_key(request.path());
+        self.keys
+            .iter()
+            .zip(&self.mocks)
+            .filter(|(k, _)| **k == 0 || **k == key)
+            .map(|(_, m)| m)
+            .find(|m| m.matches(request) && m.take())
+            .cloned()
+    }
 }
 
 /// A request that matched no mock, and why.
@@ -137,10 +171,17 @@ impl Mocks {
             .mocks
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        let list = Arc::make_mut(&mut mocks);
+        let table = Arc::make_mut(&mut mocks);
         let priority = mounted.spec.priority;
-        let at = list.partition_point(|m| m.spec.priority <= priority);
-        list.insert(at, mounted.clone());
+        let at = table.mocks.partition_point(|m| m.spec.priority <= priority);
+        let key = mounted
+            .spec
+            .matchers
+            .iter()
+            .find_map(|m| m.exact_path())
+            .map_or(0, path_key);
+        table.mocks.insert(at, mounted.clone());
+        table.keys.insert(at, key);
         mounted
     }
 
@@ -150,12 +191,14 @@ impl Mocks {
             .mocks
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        if mocks.iter().any(|m| m.number == number) {
-            Arc::make_mut(&mut mocks).retain(|m| m.number != number);
+        if let Some(at) = mocks.mocks.iter().position(|m| m.number == number) {
+            let table = Arc::make_mut(&mut mocks);
+            table.mocks.remove(at);
+            table.keys.remove(at);
         }
     }
 
-    pub(crate) fn snapshot(&self) -> Arc<Vec<Arc<MountedMock>>> {
+    pub(crate) fn snapshot(&self) -> Arc<Table> {
         self.state
             .mocks
             .read()
@@ -211,11 +254,19 @@ impl Mocks {
         let request = Request::from_http(http::Request::from_parts(parts, body));
         lock(&self.state.received).push(request.clone());
 
-        let found = self
-            .snapshot()
-            .iter()
-            .find(|m| m.matches(&request) && m.take())
-            .cloned();
+        let snapshot = self.snapshot();
+        let found = std::panic::catch_unwind(AssertUnwindSafe(|| snapshot.find(&request)));
+        let found = match found {
+            Ok(found) => found,
+            Err(panic) => {
+                let message = format!(
+                    "a matcher panicked on {}: {}",
+                    request.line(),
+                    panic_message(&*panic)
+                );
+                return self.panicked(message);
+            }
+        };
         let Some(mock) = found else {
             return self.unmatched(request);
         };
@@ -231,12 +282,7 @@ impl Mocks {
                     request.line(),
                     panic_message(&*panic)
                 );
-                lock(&self.state.panics).push(message.clone());
-                return text_response(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "panic",
-                    format!("http-intercept: {message}"),
-                );
+                return self.panicked(message);
             }
         };
         if let Some(delay) = template.delay() {
@@ -245,8 +291,18 @@ impl Mocks {
         template.into_response()
     }
 
+    /// Keeps the panic for the host's drop, and answers a 500 that names it.
+    fn panicked(&self, message: String) -> Response<MockBody> {
+        lock(&self.state.panics).push(message.clone());
+        text_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "panic",
+            format!("http-intercept: {message}"),
+        )
+    }
+
     fn unmatched(&self, request: Request) -> Response<MockBody> {
-        let why = verify::nearest(&self.snapshot(), &request);
+        let why = verify::nearest(&self.snapshot().mocks, &request);
         let status = StatusCode::from_u16(self.state.unmatched_status.load(Ordering::Relaxed))
             .unwrap_or(StatusCode::NOT_FOUND);
         let body = format!(
@@ -260,7 +316,7 @@ impl Mocks {
 
 impl fmt::Debug for Mocks {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let titles: Vec<String> = self.snapshot().iter().map(|m| m.title()).collect();
+        let titles: Vec<String> = self.snapshot().mocks.iter().map(|m| m.title()).collect();
         f.debug_struct("Mocks").field("mounted", &titles).finish()
     }
 }

@@ -11,7 +11,8 @@ use super::Request;
 use crate::report::{write_nearest, write_numbered, Difference};
 
 /// Why `request` matched none of `mocks`: the nearest one (most matchers satisfied,
-/// first in matching order on a tie) and each of its matchers that failed.
+/// first in matching order on a tie) and each of its matchers that failed. (Matchers
+/// already ran on this request without panicking.)
 pub(crate) fn nearest(mocks: &[Arc<MountedMock>], request: &Request) -> String {
     let scored = mocks.iter().map(|m| {
         let satisfied = m

@@ -116,6 +116,9 @@ impl Match for PathExactMatcher {
     fn got(&self, request: &Request) -> Option<String> {
         Some(q(request.path()))
     }
+    fn exact_path(&self) -> Option<&str> {
+        Some(&self.0)
+    }
 }
 
 /// Matches the path against a regular expression; see [`path_regex`].

@@ -56,6 +56,14 @@ pub trait Match: Send + Sync + 'static {
         let _ = request;
         None
     }
+
+    /// The path this matcher requires exactly, if it does: lets the mocks skip, without
+    /// running its matchers, a mock whose path cannot match. Only [`path`](super::path)
+    /// says so; leave the default.
+    #[doc(hidden)]
+    fn exact_path(&self) -> Option<&str> {
+        None
+    }
 }
 
 impl<F> Match for F
@@ -86,6 +94,10 @@ impl Match for Box<dyn Match> {
 
     fn got(&self, request: &Request) -> Option<String> {
         (**self).got(request)
+    }
+
+    fn exact_path(&self) -> Option<&str> {
+        (**self).exact_path()
     }
 }
 
