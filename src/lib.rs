@@ -44,6 +44,8 @@
 //! - [`Connector`] plugs into hyper-util's legacy `Client` (and what is built on it):
 //!   registered targets in memory, the rest through the connector it wraps, or refused
 //!   per its [`Policy`].
+//! - Feature `mock`: `mock::MockHost` and `mock::Mock`, declarative mocks with
+//!   wiremock's vocabulary and reports that say what differed.
 //!
 //! # What a service sees
 //!
@@ -84,6 +86,9 @@ mod hop;
 mod log;
 mod macros;
 mod registry;
+// Without `mock`, some of the report's pieces are unused.
+#[cfg_attr(not(feature = "mock"), allow(dead_code))]
+mod report;
 mod route;
 mod scope;
 mod service;
@@ -93,6 +98,9 @@ mod times;
 mod tls;
 mod transport;
 
+#[cfg(feature = "mock")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
+pub mod mock;
 #[cfg(feature = "record")]
 #[cfg_attr(docsrs, doc(cfg(feature = "record")))]
 pub mod record;
@@ -168,6 +176,7 @@ where
 /// The README's examples, run as doctests (they use every feature).
 #[cfg(all(
     doctest,
+    feature = "mock",
     feature = "record",
     feature = "reqwest",
     feature = "server",
@@ -199,4 +208,15 @@ fn _assert_impls() {
     send_sync::<Scope>();
     clone::<Connector>();
     send_sync::<InterceptStream<hyper_util::rt::TokioIo<tokio::net::TcpStream>>>();
+    #[cfg(feature = "mock")]
+    {
+        send_sync::<mock::MockHost>();
+        send_sync::<mock::Mocks>();
+        clone::<mock::Mocks>();
+        send_sync::<mock::Mock>();
+        send_sync::<mock::MockGuard>();
+        send_sync::<mock::Request>();
+        clone::<mock::Request>();
+        send_sync::<mock::ResponseTemplate>();
+    }
 }

@@ -49,9 +49,10 @@ pub(crate) type ServiceFuture =
 /// service: its value is `panic` (the service panicked), `error` (it returned an
 /// error), `not-found` (nothing is mounted at that path), `denied` or `late` (a request
 /// on a pooled connection whose registration was dropped: a new connection would be
-/// refused by the connector's policy, or failed to reach the real host; status 502) or,
-/// from the test server, `server` (a refusal, a bad pipe string or a malformed
-/// `.headers` file).
+/// refused by the connector's policy, or failed to reach the real host; status 502),
+/// from the test server `server` (a refusal, a bad pipe string or a malformed
+/// `.headers` file), or, from the mocks of feature `mock`, `unmatched` (no mock matched
+/// the request; the body says which came nearest and why it failed).
 pub const ERROR_HEADER: &str = "x-http-intercept-error";
 
 /// A response extension that makes the client see a connection failure instead of

@@ -9,6 +9,7 @@
 //! cargo bench --features server --bench compare -- files  # the test server's row
 //! cargo bench --bench compare -- wiremock "in memory"  # only rows whose name contains a word
 //! cargo bench --bench compare -- current_thread     # one runtime (or multi_thread)
+//! cargo bench --bench compare --all-features -- mocks:  # the declarative-mock rows
 //! cargo test --bench compare                       # smoke run: every row once, numbers meaningless
 //! ```
 //!
@@ -27,6 +28,7 @@ mod clients;
 mod duplex;
 mod files;
 mod measure;
+mod mocks;
 mod peers;
 mod replay;
 mod rows;
@@ -89,6 +91,7 @@ fn machine() -> String {
         "release"
     };
     let features: Vec<&str> = [
+        ("mock", cfg!(feature = "mock")),
         ("record", cfg!(feature = "record")),
         ("reqwest", cfg!(feature = "reqwest")),
         ("server", cfg!(feature = "server")),
@@ -137,6 +140,7 @@ fn main() {
         report.add_setup(i, rt.block_on(setup::run(budget, &filter, flavor)));
     }
     let replay = replay::report(budget, &filter, full);
+    let mocks = mocks::report(budget, &filter, &runtimes);
 
     println!();
     if !full {
@@ -146,6 +150,7 @@ fn main() {
     println!("{}", report.requests_table());
     println!("{}", report.setup_table());
     println!("{}", replay.text);
+    println!("{mocks}");
     println!("{}", report.targets_table(replay.ratio));
     println!("(measured in {:.0} s)", started.elapsed().as_secs_f64());
 }

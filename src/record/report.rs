@@ -10,6 +10,7 @@ use http::Request;
 
 use super::cassette::Entry;
 use super::matcher::{Fields, Matchers};
+use crate::report::Difference;
 
 /// A request that matched nothing.
 #[derive(Clone, Debug)]
@@ -54,29 +55,23 @@ pub(crate) fn describe_miss(
         .map(|(id, _)| id)
         .expect("entries is not empty");
     let entry = &entries[nearest];
-    let mut out = format!(
+    let headline = format!(
         "nearest recorded interaction: #{} {}",
         nearest + 1,
         entry.interaction.request_line()
     );
-    let diffs = matchers.differences(req, fields, &entry.interaction.request, &entry.fields);
-    if diffs.is_empty() {
-        // Every matcher agrees: it matched, and the request was refused another way.
-        out.push_str("\n   every matcher agrees with it");
-        return out;
-    }
-    out.push_str("\n   matchers that differed:");
-    for d in diffs {
-        if d.requested.is_empty() && d.recorded.is_empty() {
-            let _ = write!(out, "\n     - {}: rejected it", d.matcher);
-        } else {
-            let _ = write!(
-                out,
-                "\n     - {}: requested {}, recorded {}",
-                d.matcher, d.requested, d.recorded
-            );
-        }
-    }
+    // Every matcher agreeing means it matched, and the request was refused another way.
+    let differences: Vec<Difference> = matchers
+        .differences(req, fields, &entry.interaction.request, &entry.fields)
+        .into_iter()
+        .map(|d| Difference {
+            sides: (!(d.requested.is_empty() && d.recorded.is_empty()))
+                .then_some([("requested", d.requested), ("recorded", d.recorded)]),
+            matcher: d.matcher,
+        })
+        .collect();
+    let mut out = String::new();
+    crate::report::write_nearest(&mut out, &headline, "matchers that differed", &differences);
     out
 }
 
@@ -103,7 +98,7 @@ pub(crate) fn report(
             }
         );
         for (i, miss) in misses.iter().enumerate() {
-            let _ = write!(out, "\n{}. {}\n   {}\n", i + 1, miss.line, miss.detail);
+            crate::report::write_numbered(&mut out, i + 1, &miss.line, &miss.detail);
         }
     }
     if !unplayed.is_empty() {

@@ -13,7 +13,7 @@ use hyper_util::server::conn::auto;
 
 use crate::error::BoxError;
 use crate::hop::strip_hop_by_hop;
-use crate::log::LoggedRequest;
+use crate::log::{BodySlot, LoggedRequest};
 use crate::registry::{strip_prefix, Host};
 use crate::route::Route;
 use crate::service::{text_response, Abort, ResponseBody};
@@ -161,6 +161,8 @@ fn dispatch_or_late(
         req.extensions_mut().insert(PathPrefix(prefix));
     }
     let entry = LoggedRequest::new(&req);
+    // A service that reads the whole body gives it to the log through this slot.
+    req.extensions_mut().insert(BodySlot(entry.clone()));
     mount.hit(entry.clone());
     let fut = mount
         .service()
