@@ -220,7 +220,7 @@ async fn records_against_a_real_server_then_replays_with_it_shut_down() {
     assert_eq!(server.hits(), 2);
     drop(guard);
     assert!(cassette.is_dirty());
-    drop(cassette); // saves: the test passed
+    cassette.finish().unwrap(); // the test passed: the commit saves
     let saved = std::fs::read_to_string(&path).unwrap();
     assert!(
         saved.starts_with("{\n  \"version\": 1,\n  \"interactions\": ["),
@@ -1392,6 +1392,7 @@ async fn fixture_macro_replays_the_committed_cassette() {
     assert_eq!(res.headers()["content-type"], "application/json");
     assert_eq!(text(res).await, "{\"hello\":\"world\"}");
     assert_eq!(cassette.intercepts().len(), 1);
+    cassette.finish().unwrap();
 }
 
 #[tokio::test]

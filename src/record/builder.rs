@@ -19,6 +19,7 @@ use super::matcher::{Match, Matchers};
 use super::mode::Mode;
 use super::proxy::Proxy;
 use super::redact::Redaction;
+use super::save::{self, Fingerprint};
 use super::upstream::Upstream;
 use crate::error::BoxError;
 
@@ -31,6 +32,7 @@ pub struct CassetteBuilder {
     matchers: Matchers,
     repeats: bool,
     require_all_played: bool,
+    save_on_drop: bool,
     redaction: Redaction,
     upstream: Option<Upstream>,
 }
@@ -44,6 +46,7 @@ impl fmt::Debug for CassetteBuilder {
             .field("matchers", &self.matchers)
             .field("allow_playback_repeats", &self.repeats)
             .field("require_all_played", &self.require_all_played)
+            .field("save_on_drop", &self.save_on_drop)
             .field("redaction", &self.redaction)
             .finish()
     }
@@ -58,6 +61,7 @@ impl CassetteBuilder {
             matchers: Matchers::default(),
             repeats: false,
             require_all_played: false,
+            save_on_drop: false,
             redaction: Redaction::default(),
             upstream: None,
         }
@@ -143,6 +147,29 @@ impl CassetteBuilder {
     /// Default: false.
     pub fn require_all_played(mut self, yes: bool) -> Self {
         self.require_all_played = yes;
+        self
+    }
+
+    /// Whether dropping the cassette without [`finish`](Cassette::finish) saves it
+    /// (unless the thread is panicking).
+    ///
+    /// Default: false. A test that fails by returning `Err` drops its cassette
+    /// without panicking, so a drop cannot tell a passing test from a failing one;
+    /// only `finish()` at the end of the test saves. Turn this on only for tests that
+    /// can fail by panicking alone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use http_intercept::record::Cassette;
+    ///
+    /// let dir = std::env::temp_dir().join("http-intercept-doc-save-on-drop");
+    /// let cassette = Cassette::builder(dir.join("api.json")).save_on_drop(true).open()?;
+    /// drop(cassette); // nothing recorded: nothing to save
+    /// # Ok::<(), http_intercept::record::Error>(())
+    /// ```
+    pub fn save_on_drop(mut self, yes: bool) -> Self {
+        self.save_on_drop = yes;
         self
     }
 
@@ -271,9 +298,11 @@ impl CassetteBuilder {
             true => Mode::from_env()?.unwrap_or(self.mode),
             false => self.mode,
         };
-        let loaded = match mode {
-            Mode::Record => None,
-            _ => format::load(&self.path)?,
+        let bytes = save::read(&self.path)?;
+        let disk = Fingerprint::of(bytes.as_deref());
+        let loaded = match (mode, bytes) {
+            (Mode::Record, _) | (_, None) => None,
+            (_, Some(bytes)) => Some(format::parse(&self.path, &bytes)?),
         };
         let (replay, record) = match (mode, loaded.is_some()) {
             (Mode::Once, true) | (Mode::Replay, true) => (true, false),
@@ -289,6 +318,9 @@ impl CassetteBuilder {
             index: Index::with_capacity(interactions.len()),
             dirty: false,
             misses: Vec::new(),
+            saved_upto: 0,
+            disk,
+            merged: false,
         };
         for interaction in interactions {
             let fields = self.matchers.fields(&interaction.request);
@@ -298,6 +330,7 @@ impl CassetteBuilder {
                 fields,
             }));
         }
+        state.saved_upto = state.entries.len();
         let upstream = self.upstream.unwrap_or_else(|| Upstream::new(Proxy::new()));
         Ok(Cassette::from_shared(Arc::new(Shared {
             path: self.path,
@@ -306,6 +339,7 @@ impl CassetteBuilder {
             record,
             repeats: self.repeats,
             require_all_played: self.require_all_played,
+            save_on_drop: self.save_on_drop,
             matchers: self.matchers,
             redaction: self.redaction,
             upstream,

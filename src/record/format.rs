@@ -31,10 +31,7 @@
 //! values that are not UTF-8 are stored lossily.
 
 use std::fmt;
-use std::fs;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 
 use base64::Engine;
 use bytes::Bytes;
@@ -54,12 +51,10 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STA
 
 /// Reads the cassette at `path`. `Ok(None)` if there is no such file.
 pub(crate) fn load(path: &Path) -> Result<Option<Vec<Interaction>>, Error> {
-    let bytes = match fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::io(path, "read cassette", e)),
-    };
-    parse(path, &bytes).map(Some)
+    match super::save::read(path)? {
+        Some(bytes) => parse(path, &bytes).map(Some),
+        None => Ok(None),
+    }
 }
 
 /// Parses the bytes of a cassette file; `path` names it in errors.
@@ -109,36 +104,6 @@ pub(crate) fn to_bytes(interactions: &[Interaction]) -> Vec<u8> {
     let mut out = serde_json::to_vec_pretty(&file).expect("a cassette always serializes");
     out.push(b'\n');
     out
-}
-
-/// Writes `bytes` to `path` atomically: a temporary file in the same directory, then a
-/// rename over the target. Creates missing directories. On failure the previous file
-/// is untouched and the temporary file removed.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, "create the directory of", e))?;
-    let name = path
-        .file_name()
-        .map_or_else(|| "cassette".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = dir.join(format!(
-        ".{name}.{}-{}.tmp",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let written = (|| {
-        let mut file = fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    written.map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        Error::io(path, "write cassette", e)
-    })
 }
 
 /// Whether a body is stored as text: UTF-8 and not content-encoded.

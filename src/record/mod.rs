@@ -82,6 +82,7 @@ mod recorder;
 mod recording;
 mod redact;
 mod report;
+mod save;
 mod service;
 mod upstream;
 

@@ -123,7 +123,9 @@ impl Recording {
     /// If the file cannot be written; the previous file is then left intact.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), Error> {
         let interactions = self.interactions();
-        format::write_atomic(path.as_ref(), &format::to_bytes(&interactions))
+        let path = path.as_ref();
+        let _lock = super::save::SaveLock::acquire(path)?;
+        super::save::write_atomic(path, &format::to_bytes(&interactions))
     }
 
     /// A display of the recording with the default filter (primary pages only), to
