@@ -383,6 +383,7 @@ impl Shared {
 
     /// Adds a recorded interaction (counted as played).
     pub(crate) fn push(&self, interaction: Interaction) {
+        let interaction = interaction.with_recorded_at(std::time::SystemTime::now());
         let fields = self.matchers.fields(&interaction.request);
         let mut state = self.state();
         state.index.push(fields.key(), 1);

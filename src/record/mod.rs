@@ -70,7 +70,7 @@ mod builder;
 mod cassette;
 mod error;
 mod fixture;
-mod format;
+pub mod format;
 pub mod future;
 mod index;
 mod interaction;
