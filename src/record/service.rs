@@ -158,13 +158,19 @@ fn recorded_response(
     req: Request<Bytes>,
     collected: &Collected,
 ) -> Option<Interaction> {
-    let chunks: Vec<usize> = collected.body().iter().map(Bytes::len).collect();
-    let mut res = Response::new(concat(collected.body()));
+    let body = collected.body();
+    let chunks: Vec<usize> = body.chunks.iter().map(Bytes::len).collect();
+    let mut res = Response::new(concat(&body.chunks));
     *res.status_mut() = collected.status();
     *res.headers_mut() = collected.headers().clone();
     let mut res = shared.redaction.response(res)?;
     fix_content_length(&mut res);
-    Some(Interaction::new(req, res).with_chunks(chunks))
+    let trailers = body.trailers.clone().unwrap_or_default();
+    Some(
+        Interaction::new(req, res)
+            .with_chunks(chunks)
+            .with_trailers(trailers),
+    )
 }
 
 fn concat(chunks: &[Bytes]) -> Bytes {
@@ -193,9 +199,10 @@ fn fix_content_length(res: &mut Response<Bytes>) {
 }
 
 fn live_response(collected: Collected) -> Response<ReplayBody> {
-    let (parts, chunks) = collected.into_parts();
-    let lengths: Vec<usize> = chunks.iter().map(Bytes::len).collect();
-    Response::from_parts(parts, ReplayBody::chunked(concat(&chunks), &lengths))
+    let (parts, body) = collected.into_parts();
+    let lengths: Vec<usize> = body.chunks.iter().map(Bytes::len).collect();
+    let replay = ReplayBody::chunked(concat(&body.chunks), &lengths).with_trailers(body.trailers);
+    Response::from_parts(parts, replay)
 }
 
 fn failed_response(uri: String, message: String, failure: Failure) -> Response<ReplayBody> {
@@ -211,10 +218,10 @@ fn replay(entry: &Entry) -> Response<ReplayBody> {
     let interaction = &entry.interaction;
     match interaction.outcome() {
         Outcome::Response(recorded) => {
-            let mut res = Response::new(ReplayBody::chunked(
-                recorded.body().clone(),
-                interaction.chunks(),
-            ));
+            let mut res = Response::new(
+                ReplayBody::chunked(recorded.body().clone(), interaction.chunks())
+                    .with_trailers(interaction.trailers().cloned()),
+            );
             *res.status_mut() = recorded.status();
             *res.headers_mut() = recorded.headers().clone();
             res
