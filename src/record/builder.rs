@@ -176,7 +176,8 @@ impl CassetteBuilder {
     /// Redacts these headers too (their values become
     /// [`REDACTED`](crate::record::REDACTED)), in requests and responses.
     ///
-    /// Default: `authorization`, `proxy-authorization`, `cookie` and `set-cookie`.
+    /// Default: `authorization`, `proxy-authorization`, `cookie`, `set-cookie` and
+    /// `x-api-key`.
     ///
     /// # Panics
     ///
@@ -196,9 +197,10 @@ impl CassetteBuilder {
         self
     }
 
-    /// Redacts the values of these query parameters in recorded URIs.
+    /// Redacts the values of these query parameters too in recorded URIs (names
+    /// compared case-insensitively, after percent-decoding).
     ///
-    /// Default: none.
+    /// Default: `access_token`, `api_key` and `token`.
     pub fn redact_query_params<I>(mut self, names: I) -> Self
     where
         I: IntoIterator,
@@ -210,8 +212,60 @@ impl CassetteBuilder {
         self
     }
 
-    /// Records `authorization`, `proxy-authorization`, `cookie` and `set-cookie` as
-    /// they are (headers given to [`redact_headers`](Self::redact_headers) stay
+    /// Records the query parameters `access_token`, `api_key` and `token` as they are
+    /// (names given to [`redact_query_params`](Self::redact_query_params) stay
+    /// redacted).
+    pub fn keep_sensitive_query_params(mut self) -> Self {
+        let defaults = super::redact::DEFAULT_QUERY;
+        self.redaction
+            .query
+            .retain(|q| !defaults.contains(&q.as_str()));
+        self
+    }
+
+    /// Redacts the string values of these keys too in JSON bodies (at any depth) and
+    /// form bodies (`application/x-www-form-urlencoded`) of requests and responses
+    /// that are not content-encoded; `content-length` is kept true.
+    ///
+    /// Default: `access_token`, `refresh_token`, `id_token` and `client_secret`, so
+    /// that OAuth token requests and responses are recorded without their tokens.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use http_intercept::record::Cassette;
+    ///
+    /// let dir = std::env::temp_dir().join("http-intercept-doc-body-keys");
+    /// let cassette = Cassette::builder(dir.join("oauth.json"))
+    ///     .redact_body_keys(["password", "otp"])
+    ///     .open()?;
+    /// # drop(cassette);
+    /// # Ok::<(), http_intercept::record::Error>(())
+    /// ```
+    pub fn redact_body_keys<I>(mut self, keys: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        self.redaction
+            .body_keys
+            .extend(keys.into_iter().map(|k| k.as_ref().to_owned()));
+        self
+    }
+
+    /// Records the body keys `access_token`, `refresh_token`, `id_token` and
+    /// `client_secret` as they are (keys given to
+    /// [`redact_body_keys`](Self::redact_body_keys) stay redacted).
+    pub fn keep_sensitive_body_keys(mut self) -> Self {
+        let defaults = super::redact::DEFAULT_BODY_KEYS;
+        self.redaction
+            .body_keys
+            .retain(|k| !defaults.contains(&k.as_str()));
+        self
+    }
+
+    /// Records `authorization`, `proxy-authorization`, `cookie`, `set-cookie` and
+    /// `x-api-key` as they are (headers given to [`redact_headers`](Self::redact_headers) stay
     /// redacted).
     pub fn keep_sensitive_headers(mut self) -> Self {
         let defaults = super::redact::default_headers();
@@ -220,8 +274,10 @@ impl CassetteBuilder {
     }
 
     /// A secret value that must never be saved: a save that would write it anywhere
-    /// (URI, header, body, failure message) fails with an error naming where it was
-    /// found, and the file is left as it was. Empty values are ignored.
+    /// (URI, header, body, failure message), as given or percent-encoded (`a b/c`
+    /// found as `a%20b%2Fc`, `a%20b%2fc` or `a+b%2Fc`, as URIs and form bodies carry
+    /// it), fails with an error naming where it was found, and the file is left as it
+    /// was. Compressed bodies are not searched. Empty values are ignored.
     ///
     /// Default: none.
     pub fn secret(mut self, value: impl Into<String>) -> Self {
