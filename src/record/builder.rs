@@ -4,6 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::header::HeaderName;
@@ -33,6 +34,7 @@ pub struct CassetteBuilder {
     repeats: bool,
     require_all_played: bool,
     save_on_drop: bool,
+    re_record_after: Option<Duration>,
     redaction: Redaction,
     upstream: Option<Upstream>,
 }
@@ -47,6 +49,7 @@ impl fmt::Debug for CassetteBuilder {
             .field("allow_playback_repeats", &self.repeats)
             .field("require_all_played", &self.require_all_played)
             .field("save_on_drop", &self.save_on_drop)
+            .field("re_record_after", &self.re_record_after)
             .field("redaction", &self.redaction)
             .finish()
     }
@@ -62,6 +65,7 @@ impl CassetteBuilder {
             repeats: false,
             require_all_played: false,
             save_on_drop: false,
+            re_record_after: None,
             redaction: Redaction::default(),
             upstream: None,
         }
@@ -147,6 +151,33 @@ impl CassetteBuilder {
     /// Default: false.
     pub fn require_all_played(mut self, yes: bool) -> Self {
         self.require_all_played = yes;
+        self
+    }
+
+    /// Re-records a cassette whose oldest interaction was recorded more than `age`
+    /// ago (VCR's `re_record_interval`, Polly's `expiresIn`): in [`Mode::Once`] and
+    /// [`Mode::NewEpisodes`] such a cassette opens in [`Mode::Record`], so that the
+    /// run records everything again and its save replaces the file. The age comes from
+    /// the interactions' `recorded_at` (see [the format](crate::record::format)), or,
+    /// for files without it, the file's modification time. [`Mode::Replay`] never
+    /// records: an expired cassette still replays there (CI keeps working offline).
+    ///
+    /// Default: never.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use http_intercept::record::Cassette;
+    ///
+    /// let dir = std::env::temp_dir().join("http-intercept-doc-re-record");
+    /// let week = Duration::from_secs(7 * 24 * 3600);
+    /// let cassette = Cassette::builder(dir.join("api.json")).re_record_after(week).open()?;
+    /// # drop(cassette);
+    /// # Ok::<(), http_intercept::record::Error>(())
+    /// ```
+    pub fn re_record_after(mut self, age: Duration) -> Self {
+        self.re_record_after = Some(age);
         self
     }
 
@@ -341,7 +372,8 @@ impl CassetteBuilder {
         self
     }
 
-    /// Opens the cassette: reads the file if the mode replays.
+    /// Opens the cassette: reads the file if the mode replays (or to see whether it
+    /// expired, with [`re_record_after`](Self::re_record_after)).
     ///
     /// # Errors
     ///
@@ -356,10 +388,31 @@ impl CassetteBuilder {
         };
         let bytes = save::read(&self.path)?;
         let disk = Fingerprint::of(bytes.as_deref());
-        let loaded = match (mode, bytes) {
+        let mut loaded = match (mode, bytes) {
             (Mode::Record, _) | (_, None) => None,
             (_, Some(bytes)) => Some(format::parse(&self.path, &bytes)?),
         };
+        let mut mode = mode;
+        if let (Some(age), Some(interactions), Mode::Once | Mode::NewEpisodes) =
+            (self.re_record_after, &loaded, mode)
+        {
+            let recorded = interactions
+                .iter()
+                .filter_map(|i| i.recorded_at)
+                .min()
+                .or_else(|| {
+                    std::fs::metadata(&self.path)
+                        .and_then(|m| m.modified())
+                        .ok()
+                });
+            let expired = recorded
+                .and_then(|at| SystemTime::now().duration_since(at).ok())
+                .is_some_and(|elapsed| elapsed > age);
+            if expired {
+                mode = Mode::Record;
+                loaded = None;
+            }
+        }
         let (replay, record) = match (mode, loaded.is_some()) {
             (Mode::Once, true) | (Mode::Replay, true) => (true, false),
             (Mode::Once, false) | (Mode::Record, _) => (false, true),

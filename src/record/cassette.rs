@@ -160,7 +160,8 @@ impl Cassette {
         &self.shared.path
     }
 
-    /// The mode in force (the environment variable applied).
+    /// The mode in force: the environment variable applied, and [`Mode::Record`] for a
+    /// cassette that expired (see [`CassetteBuilder::re_record_after`]).
     pub fn mode(&self) -> Mode {
         self.shared.mode
     }
