@@ -149,7 +149,7 @@ impl Interaction {
 
     /// Sets how the response body is split into chunks when it is replayed: the
     /// lengths of the chunks, in order. Lengths that do not add up to the body's length
-    /// are ignored (the body is then replayed as one chunk).
+    /// are ignored (the body is then replayed as one chunk); empty chunks are dropped.
     ///
     /// Default: one chunk.
     pub fn with_chunks(mut self, lengths: Vec<usize>) -> Interaction {
@@ -261,7 +261,12 @@ impl Interaction {
     /// Drops chunk lengths that do not describe the body (after an edit).
     pub(crate) fn normalize_chunks(&mut self) {
         let len = self.response().map_or(0, |r| r.body().len());
-        if self.chunks.len() < 2 || checked_total(&self.chunks) != Some(len) {
+        if checked_total(&self.chunks) != Some(len) {
+            self.chunks.clear();
+        }
+        // Empty chunks stream nothing.
+        self.chunks.retain(|&c| c > 0);
+        if self.chunks.len() < 2 {
             self.chunks.clear();
         }
     }

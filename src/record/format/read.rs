@@ -143,13 +143,13 @@ impl<'de> Deserialize<'de> for Interaction {
             recorded_at,
         };
         if !interaction.chunks.is_empty() {
-            let before = interaction.chunks.len();
-            interaction.normalize_chunks();
-            if interaction.chunks.len() != before {
+            let len = interaction.response().map_or(0, |r| r.body().len());
+            if crate::record::interaction::checked_total(&interaction.chunks) != Some(len) {
                 return Err(de::Error::custom(
                     "the `chunks` lengths do not add up to the response body's length",
                 ));
             }
+            interaction.normalize_chunks();
         }
         Ok(interaction)
     }
