@@ -15,9 +15,12 @@ use http_body_util::Full;
 use super::cassette::{Cassette, Entry, Shared, State};
 use super::error::{Error, Kind};
 use super::format;
+use super::har;
 use super::index::Index;
+use super::interaction::Interaction;
 use super::matcher::{Match, Matchers};
 use super::mode::Mode;
+use super::not_found::NotFound;
 use super::proxy::Proxy;
 use super::redact::Redaction;
 use super::save::{self, Fingerprint};
@@ -31,7 +34,9 @@ pub struct CassetteBuilder {
     mode: Mode,
     mode_from_env: bool,
     matchers: Matchers,
-    repeats: bool,
+    matchers_set: bool,
+    repeats: Option<bool>,
+    not_found: Option<NotFound>,
     require_all_played: bool,
     save_on_drop: bool,
     re_record_after: Option<Duration>,
@@ -47,6 +52,7 @@ impl fmt::Debug for CassetteBuilder {
             .field("mode_from_env", &self.mode_from_env)
             .field("matchers", &self.matchers)
             .field("allow_playback_repeats", &self.repeats)
+            .field("not_found", &self.not_found)
             .field("require_all_played", &self.require_all_played)
             .field("save_on_drop", &self.save_on_drop)
             .field("re_record_after", &self.re_record_after)
@@ -62,7 +68,9 @@ impl CassetteBuilder {
             mode: Mode::Once,
             mode_from_env: true,
             matchers: Matchers::default(),
-            repeats: false,
+            matchers_set: false,
+            repeats: None,
+            not_found: None,
             require_all_played: false,
             save_on_drop: false,
             re_record_after: None,
@@ -94,6 +102,7 @@ impl CassetteBuilder {
     /// Default: [`Match::defaults`] (method, scheme, host, port, path, query).
     pub fn match_on(mut self, on: impl IntoIterator<Item = Match>) -> Self {
         self.matchers.on = on.into_iter().collect();
+        self.matchers_set = true;
         self
     }
 
@@ -104,18 +113,21 @@ impl CassetteBuilder {
     /// If `name` is not a valid header name.
     pub fn match_header(mut self, name: &str) -> Self {
         self.matchers.on.push(Match::header(name));
+        self.matchers_set = true;
         self
     }
 
     /// Also matches on the body, byte for byte.
     pub fn match_body(mut self) -> Self {
         self.matchers.on.push(Match::Body);
+        self.matchers_set = true;
         self
     }
 
     /// Also matches on the body as JSON (key order and whitespace do not matter).
     pub fn match_json_body(mut self) -> Self {
         self.matchers.on.push(Match::JsonBody);
+        self.matchers_set = true;
         self
     }
 
@@ -139,9 +151,19 @@ impl CassetteBuilder {
     /// last of them again.
     ///
     /// Default: false, each recorded interaction is served at most once, in recorded
-    /// order for identical requests.
+    /// order for identical requests; true for [HAR files](crate::record::har).
     pub fn allow_playback_repeats(mut self, yes: bool) -> Self {
-        self.repeats = yes;
+        self.repeats = Some(yes);
+        self
+    }
+
+    /// What a cassette that does not record does with a request that matches
+    /// nothing (a cassette that records forwards and records it).
+    ///
+    /// Default: [`NotFound::Report`]; [`NotFound::Abort`] for
+    /// [HAR files](crate::record::har).
+    pub fn not_found(mut self, not_found: NotFound) -> Self {
+        self.not_found = Some(not_found);
         self
     }
 
@@ -386,6 +408,9 @@ impl CassetteBuilder {
             true => Mode::from_env()?.unwrap_or(self.mode),
             false => self.mode,
         };
+        if har::is_har(&self.path) {
+            return self.open_har();
+        }
         let bytes = save::read(&self.path)?;
         let disk = Fingerprint::of(bytes.as_deref());
         let mut loaded = match (mode, bytes) {
@@ -421,7 +446,41 @@ impl CassetteBuilder {
                 return Err(Error::new(Kind::Missing { path: self.path }));
             }
         };
-        let interactions = loaded.unwrap_or_default();
+        let not_found = self.not_found.unwrap_or(NotFound::Report);
+        self.build(
+            mode,
+            replay,
+            record,
+            loaded.unwrap_or_default(),
+            disk,
+            not_found,
+        )
+    }
+
+    /// A HAR file: replay only, with Playwright's defaults.
+    fn open_har(mut self) -> Result<Cassette, Error> {
+        let interactions = har::load(&self.path)?.ok_or_else(|| {
+            Error::new(Kind::Missing {
+                path: self.path.clone(),
+            })
+        })?;
+        if !self.matchers_set {
+            self.matchers.on.push(Match::Body);
+        }
+        self.repeats = Some(self.repeats.unwrap_or(true));
+        let not_found = self.not_found.unwrap_or(NotFound::Abort);
+        self.build(Mode::Replay, true, false, interactions, None, not_found)
+    }
+
+    fn build(
+        self,
+        mode: Mode,
+        replay: bool,
+        record: bool,
+        interactions: Vec<Interaction>,
+        disk: Option<Fingerprint>,
+        not_found: NotFound,
+    ) -> Result<Cassette, Error> {
         let mut state = State {
             entries: Vec::with_capacity(interactions.len()),
             index: Index::with_capacity(interactions.len()),
@@ -446,7 +505,8 @@ impl CassetteBuilder {
             mode,
             replay,
             record,
-            repeats: self.repeats,
+            repeats: self.repeats.unwrap_or(false),
+            not_found,
             require_all_played: self.require_all_played,
             save_on_drop: self.save_on_drop,
             matchers: self.matchers,

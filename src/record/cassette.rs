@@ -75,6 +75,7 @@ pub(crate) struct Shared {
     pub(crate) replay: bool,
     pub(crate) record: bool,
     pub(crate) repeats: bool,
+    pub(crate) not_found: super::not_found::NotFound,
     pub(crate) require_all_played: bool,
     pub(crate) save_on_drop: bool,
     pub(crate) matchers: Matchers,
@@ -153,6 +154,70 @@ impl Cassette {
     /// If the target cannot be parsed or is already registered.
     pub fn add<T: crate::IntoTarget>(&self, target: T) -> Result<crate::Intercept, crate::Error> {
         crate::add(target, self.service())
+    }
+
+    /// The origins (`https://api.test`, `http://127.0.0.1:8080`) the recorded
+    /// requests name, in the order they first appear.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use http_intercept::record::{Cassette, Interaction, Mode, Recording};
+    ///
+    /// let dir = std::env::temp_dir().join(format!("http-intercept-doc-origins-{}", std::process::id()));
+    /// let recording = Recording::new();
+    /// for url in ["https://www.site.test/", "https://cdn.site.test/app.js", "https://www.site.test/a"] {
+    ///     let req = http::Request::get(url).body(Bytes::new()).unwrap();
+    ///     recording.push(Interaction::new(req, http::Response::new(Bytes::new())));
+    /// }
+    /// recording.save(dir.join("page.json"))?;
+    /// let cassette = Cassette::builder(dir.join("page.json")).mode(Mode::Replay).open()?;
+    /// assert_eq!(cassette.origins(), ["https://www.site.test", "https://cdn.site.test"]);
+    /// # Ok::<(), http_intercept::record::Error>(())
+    /// ```
+    pub fn origins(&self) -> Vec<String> {
+        let state = self.shared.state();
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for e in &state.entries {
+            let uri = e.interaction.request.uri();
+            if let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) {
+                let origin = format!("{scheme}://{}", authority.as_str().to_ascii_lowercase());
+                if seen.insert(origin.clone()) {
+                    out.push(origin);
+                }
+            }
+        }
+        out
+    }
+
+    /// Registers the cassette's service in the global registry for every origin its
+    /// interactions name ([`origins`](Self::origins)): one service for a whole page
+    /// load. Dropping the returned guards removes them all.
+    ///
+    /// # Errors
+    ///
+    /// If an origin is already registered; those registered before it are removed.
+    pub fn add_all(&self) -> Result<crate::Intercepts, crate::Error> {
+        let mut intercepts = crate::Intercepts::new();
+        for origin in self.origins() {
+            intercepts.push(self.add(origin.as_str())?);
+        }
+        Ok(intercepts)
+    }
+
+    /// Writes the interactions (loaded and recorded) as a HAR 1.2 file (see
+    /// [the `har` module](super::har)), atomically.
+    ///
+    /// # Errors
+    ///
+    /// If the file cannot be written; the previous file is then left intact.
+    pub fn export_har(&self, path: impl AsRef<Path>) -> Result<(), Error> {
+        let interactions = self.interactions();
+        let path = path.as_ref();
+        let _lock = SaveLock::acquire(path)?;
+        save::write_atomic(path, &super::har::to_bytes(&interactions))
     }
 
     /// The file's path.

@@ -14,6 +14,7 @@ use super::cassette::{Entry, Shared};
 use super::error::{Error, Kind};
 use super::future::CassetteFuture;
 use super::interaction::{request_line, Failure, Interaction, Outcome};
+use super::not_found::NotFound;
 use super::upstream::Collected;
 use crate::error::BoxError;
 
@@ -124,11 +125,27 @@ where
         };
         if !shared.record {
             let line = request_line(&live);
-            shared.miss(line.clone(), miss.clone());
-            return Err(Error::new(Kind::Unmatched {
-                path: shared.path.clone(),
-                description: format!("{line}; {miss}"),
-            }));
+            match shared.not_found {
+                NotFound::Report => {
+                    shared.miss(line.clone(), miss.clone());
+                    return Err(Error::new(Kind::Unmatched {
+                        path: shared.path.clone(),
+                        description: format!("{line}; {miss}"),
+                    }));
+                }
+                NotFound::Abort => {
+                    let message = format!("no recorded interaction matches {line}; {miss}");
+                    let failure = Failure::new(super::interaction::FailureKind::Other, &message);
+                    return Ok(failed_response(live.uri().to_string(), message, failure));
+                }
+                NotFound::Fallback => {
+                    let uri = live.uri().to_string();
+                    return Ok(match shared.upstream.call(live).await {
+                        Ok(collected) => live_response(collected),
+                        Err(failure) => failed_response(uri, failure.to_string(), failure),
+                    });
+                }
+            }
         }
     }
 

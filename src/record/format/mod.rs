@@ -118,7 +118,7 @@
 //! - `request` (required): the request, as it was recorded (after redaction).
 //! - `response` or `failure` (exactly one): what the request got.
 //! - `recorded_at` (optional): when it was recorded, in UTC, `"2026-12-01T12:00:00Z"`
-//!   (fractions of a second and a `+00:00` offset are read too). Cassettes write it;
+//!   (fractions of a second and offsets such as `+01:00` are read too). Cassettes write it;
 //!   [`re_record_after`](crate::record::CassetteBuilder::re_record_after) reads it.
 //!
 //! **A request** is an object with:
@@ -225,4 +225,5 @@ mod write;
 mod tests;
 
 pub(crate) use self::read::{load, parse};
+pub(crate) use self::time::{format as format_time, parse as parse_time};
 pub(crate) use self::write::{to_bytes, B64, VERSION};

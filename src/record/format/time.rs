@@ -1,5 +1,6 @@
 //! `recorded_at` timestamps: RFC 3339 in UTC with whole seconds,
-//! `2026-12-01T12:00:00Z`, to and from [`SystemTime`].
+//! `2026-12-01T12:00:00Z`, to and from [`SystemTime`] (offsets such as `+01:00` are
+//! read too).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -42,14 +43,29 @@ pub(crate) fn parse(s: &str) -> Option<SystemTime> {
         }
         rest = &frac[digits..];
     }
-    if !matches!(rest, "Z" | "z" | "+00:00" | "-00:00") {
-        return None;
-    }
+    // `Z`, or an offset `+01:00` (HAR files from Firefox carry the local one).
+    let offset: i64 = match rest {
+        "Z" | "z" => 0,
+        _ => {
+            let b = rest.as_bytes();
+            if b.len() != 6 || b[3] != b':' || !matches!(b[0], b'+' | b'-') {
+                return None;
+            }
+            let h: i64 = rest.get(1..3)?.parse().ok()?;
+            let m: i64 = rest.get(4..6)?.parse().ok()?;
+            if h > 23 || m > 59 {
+                return None;
+            }
+            let sign = if b[0] == b'+' { 1 } else { -1 };
+            sign * (h * 3600 + m * 60)
+        }
+    };
     if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
         return None;
     }
     let days = days_from_civil(y as i64, mo as u32, d as u32);
-    let secs = u64::try_from(days).ok()? * 86_400 + h * 3600 + mi * 60 + sec;
+    let local = days * 86_400 + (h * 3600 + mi * 60 + sec) as i64;
+    let secs = u64::try_from(local - offset).ok()?;
     UNIX_EPOCH.checked_add(Duration::from_secs(secs))
 }
 
@@ -94,6 +110,7 @@ mod tests {
         );
         assert_eq!(parse("2026-13-01T12:00:00Z"), None);
         assert_eq!(parse("yesterday"), None);
-        assert_eq!(parse("2026-12-01T12:00:00+02:00"), None);
+        assert_eq!(parse("2026-12-01T14:00:00+02:00"), Some(t));
+        assert_eq!(parse("2026-12-01T12:00:00+2:00"), None);
     }
 }
