@@ -62,10 +62,20 @@ fn message(message: &str) -> String {
         Some(i) => &message[..i],
         None => message,
     };
-    message
+    let message = message
         .replacen("unknown field", "unknown key", 1)
-        .replacen("missing field", "missing key", 1)
-        .replace("expected one of", "allowed here:")
+        .replacen("missing field", "missing key", 1);
+    // serde lists the keys as "expected `a`", "expected `a` or `b`" or "expected one
+    // of `a`, `b`, `c`": say "allowed here: `a`, `b`" for all of them.
+    match (message.starts_with("unknown key"), message.find(", expected ")) {
+        (true, Some(i)) => {
+            let keys = message[i + ", expected ".len()..]
+                .trim_start_matches("one of ")
+                .replace("` or `", "`, `");
+            format!("{}, allowed here: {keys}", &message[..i])
+        }
+        _ => message,
+    }
 }
 
 #[derive(Deserialize)]
