@@ -22,6 +22,7 @@
 //! The harness is this file (`harness = false`), not criterion: the report is one table
 //! of ratios measured in the same run, and it keeps `cargo bench --no-run` light.
 
+mod cassette_io;
 mod clients;
 mod duplex;
 mod measure;
@@ -134,6 +135,7 @@ fn main() {
         report.add_setup(i, rt.block_on(setup::run(budget, &filter, flavor)));
     }
     let replay = replay::report(budget, &filter, full);
+    let cassette_io = cassette_io::report(budget, &filter, full);
 
     println!();
     if !full {
@@ -143,6 +145,7 @@ fn main() {
     println!("{}", report.requests_table());
     println!("{}", report.setup_table());
     println!("{}", replay.text);
+    println!("{cassette_io}");
     println!("{}", report.targets_table(replay.ratio));
     println!("(measured in {:.0} s)", started.elapsed().as_secs_f64());
 }

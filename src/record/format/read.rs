@@ -67,7 +67,10 @@ fn message(message: &str) -> String {
         .replacen("missing field", "missing key", 1);
     // serde lists the keys as "expected `a`", "expected `a` or `b`" or "expected one
     // of `a`, `b`, `c`": say "allowed here: `a`, `b`" for all of them.
-    match (message.starts_with("unknown key"), message.find(", expected ")) {
+    match (
+        message.starts_with("unknown key"),
+        message.find(", expected "),
+    ) {
         (true, Some(i)) => {
             let keys = message[i + ", expected ".len()..]
                 .trim_start_matches("one of ")
@@ -265,7 +268,7 @@ impl<'de> Visitor<'de> for HeadersVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<HeadersIn, A::Error> {
-        let mut headers = HeaderMap::with_capacity(map.size_hint().unwrap_or(8));
+        let mut headers = HeaderMap::new();
         while let Some(name) = map.next_key::<Cow<'de, str>>()? {
             let name = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| de::Error::custom(format_args!("invalid header name {name:?}")))?;
