@@ -21,13 +21,24 @@ pub(crate) struct Fingerprint {
 
 impl Fingerprint {
     /// The fingerprint of a file's bytes; `None` for no file.
+    ///
+    /// A multiply-rotate hash over 8-byte words (not SipHash): it runs at memory
+    /// speed on a 30 MB cassette, and nobody forges cassettes against it.
     pub(crate) fn of(bytes: Option<&[u8]>) -> Option<Fingerprint> {
         bytes.map(|b| {
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            h.write(b);
+            const K: u64 = 0x9E37_79B9_7F4A_7C15;
+            let mut hash = b.len() as u64;
+            let mut words = b.chunks_exact(8);
+            for w in &mut words {
+                let w = u64::from_le_bytes(w.try_into().expect("8 bytes"));
+                hash = (hash ^ w).wrapping_mul(K).rotate_left(29);
+            }
+            for &byte in words.remainder() {
+                hash = (hash ^ u64::from(byte)).wrapping_mul(K).rotate_left(29);
+            }
             Fingerprint {
                 len: b.len() as u64,
-                hash: h.finish(),
+                hash,
             }
         })
     }
@@ -144,6 +155,10 @@ mod tests {
         assert_eq!(Fingerprint::of(None), None);
         assert_eq!(Fingerprint::of(Some(b"a")), Fingerprint::of(Some(b"a")));
         assert_ne!(Fingerprint::of(Some(b"a")), Fingerprint::of(Some(b"b")));
+        let long = vec![7u8; 100];
+        let mut other = long.clone();
+        other[50] = 8;
+        assert_ne!(Fingerprint::of(Some(&long)), Fingerprint::of(Some(&other)));
     }
 
     #[cfg(unix)]
