@@ -220,10 +220,10 @@ async fn records_against_a_real_server_then_replays_with_it_shut_down() {
     assert_eq!(server.hits(), 2);
     drop(guard);
     assert!(cassette.is_dirty());
-    drop(cassette); // saves: the test passed
+    cassette.finish().unwrap(); // the test passed: the commit saves
     let saved = std::fs::read_to_string(&path).unwrap();
     assert!(
-        saved.starts_with("{\n  \"version\": 1,\n  \"interactions\": ["),
+        saved.starts_with("{\n  \"version\": 2,\n  \"interactions\": ["),
         "{saved}"
     );
     assert!(saved.contains("\"text\": \"v1 /users hit 1\""), "{saved}");
@@ -887,7 +887,7 @@ fn a_malformed_cassette_names_file_line_and_column_and_is_never_overwritten() {
     assert!(msg.starts_with("malformed cassette "), "{msg}");
     assert!(msg.contains("broken.json: line 5, column 0"), "{msg}");
     let bad_status =
-        "{\"version\": 1, \"interactions\": [\n{\"request\": {\"method\": \"GET\", \"uri\": \"/\"},\n \"response\": {\"status\": 42}}]}";
+        "{\"version\": 1, \"interactions\": [\n{\"request\": {\"method\": \"GET\", \"uri\": \"http://x.test/\"},\n \"response\": {\"status\": 42}}]}";
     std::fs::write(&path, bad_status).unwrap();
     let msg = builder(&path, Mode::Once).open().unwrap_err().to_string();
     assert!(
@@ -897,21 +897,21 @@ fn a_malformed_cassette_names_file_line_and_column_and_is_never_overwritten() {
     assert_eq!(std::fs::read_to_string(&path).unwrap(), bad_status);
     // Chunk lengths whose sum overflows are an error too, not a panic.
     let overflowing = format!(
-        "{{\"version\": 1, \"interactions\": [\n{{\"request\": {{\"method\": \"GET\", \"uri\": \"/\"}},\n \"response\": {{\"status\": 200, \"body\": {{\"text\": \"abc\", \"chunks\": [{}, 4]}}}}}}]}}",
+        "{{\"version\": 1, \"interactions\": [\n{{\"request\": {{\"method\": \"GET\", \"uri\": \"http://x.test/\"}},\n \"response\": {{\"status\": 200, \"body\": {{\"text\": \"abc\", \"chunks\": [{}, 4]}}}}}}]}}",
         usize::MAX
     );
     std::fs::write(&path, &overflowing).unwrap();
     let msg = builder(&path, Mode::Once).open().unwrap_err().to_string();
-    assert!(msg.contains("chunk lengths do not add up"), "{msg}");
+    assert!(msg.contains("`chunks` lengths do not add up"), "{msg}");
 }
 
 #[test]
 fn a_newer_format_version_is_a_clear_error() {
     let path = temp_dir().join("future.json");
-    std::fs::write(&path, r#"{"version": 2, "entries": {"new": "shape"}}"#).unwrap();
+    std::fs::write(&path, r#"{"version": 3, "entries": {"new": "shape"}}"#).unwrap();
     let err = builder(&path, Mode::Replay).open().unwrap_err();
     assert!(err.is_version(), "{err}");
-    assert!(err.to_string().contains("format version 2"), "{err}");
+    assert!(err.to_string().contains("format version 3"), "{err}");
 }
 
 // ---- redaction -----------------------------------------------------------------------
@@ -1392,6 +1392,7 @@ async fn fixture_macro_replays_the_committed_cassette() {
     assert_eq!(res.headers()["content-type"], "application/json");
     assert_eq!(text(res).await, "{\"hello\":\"world\"}");
     assert_eq!(cassette.intercepts().len(), 1);
+    cassette.finish().unwrap();
 }
 
 #[tokio::test]

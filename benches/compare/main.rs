@@ -24,6 +24,7 @@
 //! The harness is this file (`harness = false`), not criterion: the report is one table
 //! of ratios measured in the same run, and it keeps `cargo bench --no-run` light.
 
+mod cassette_io;
 mod clients;
 mod duplex;
 mod files;
@@ -141,6 +142,7 @@ fn main() {
     }
     let replay = replay::report(budget, &filter, full);
     let mocks = mocks::report(budget, &filter, &runtimes);
+    let cassette_io = cassette_io::report(budget, &filter, full);
 
     println!();
     if !full {
@@ -151,6 +153,7 @@ fn main() {
     println!("{}", report.setup_table());
     println!("{}", replay.text);
     println!("{mocks}");
+    println!("{cassette_io}");
     println!("{}", report.targets_table(replay.ratio));
     println!("(measured in {:.0} s)", started.elapsed().as_secs_f64());
 }

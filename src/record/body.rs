@@ -5,13 +5,15 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use http::HeaderMap;
 use http_body::{Body, Frame, SizeHint};
 
 use super::error::{Error, Kind};
 
 /// The body of a response served by a cassette.
 ///
-/// It streams the recorded body in the chunks it was recorded in. For a recorded
+/// It streams the recorded body in the chunks it was recorded in, then the recorded
+/// trailers, if any (gRPC's `grpc-status`). For a recorded
 /// failure it fails before its first frame: hyper's server then aborts the exchange,
 /// and the client sees a failed request (over HTTP/1.1 the connection closes before a
 /// response, `IncompleteMessage`; over HTTP/2 the stream is reset), not a response.
@@ -20,6 +22,7 @@ use super::error::{Error, Kind};
 #[derive(Debug)]
 pub struct ReplayBody {
     chunks: VecDeque<Bytes>,
+    trailers: Option<HeaderMap>,
     failure: Option<Error>,
 }
 
@@ -41,14 +44,22 @@ impl ReplayBody {
         }
         ReplayBody {
             chunks,
+            trailers: None,
             failure: None,
         }
+    }
+
+    /// The body ends with `trailers`.
+    pub(crate) fn with_trailers(mut self, trailers: Option<HeaderMap>) -> ReplayBody {
+        self.trailers = trailers.filter(|t| !t.is_empty());
+        self
     }
 
     /// A body that fails at once with a replayed failure for `uri`.
     pub(crate) fn failure(uri: String, message: String) -> ReplayBody {
         ReplayBody {
             chunks: VecDeque::new(),
+            trailers: None,
             failure: Some(Error::new(Kind::Replayed { uri, message })),
         }
     }
@@ -65,11 +76,14 @@ impl Body for ReplayBody {
         if let Some(err) = self.failure.take() {
             return Poll::Ready(Some(Err(err)));
         }
-        Poll::Ready(self.chunks.pop_front().map(|c| Ok(Frame::data(c))))
+        if let Some(chunk) = self.chunks.pop_front() {
+            return Poll::Ready(Some(Ok(Frame::data(chunk))));
+        }
+        Poll::Ready(self.trailers.take().map(|t| Ok(Frame::trailers(t))))
     }
 
     fn is_end_stream(&self) -> bool {
-        self.failure.is_none() && self.chunks.is_empty()
+        self.failure.is_none() && self.chunks.is_empty() && self.trailers.is_none()
     }
 
     fn size_hint(&self) -> SizeHint {

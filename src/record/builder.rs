@@ -4,6 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::header::HeaderName;
@@ -14,11 +15,15 @@ use http_body_util::Full;
 use super::cassette::{Cassette, Entry, Shared, State};
 use super::error::{Error, Kind};
 use super::format;
+use super::har;
 use super::index::Index;
+use super::interaction::Interaction;
 use super::matcher::{Match, Matchers};
 use super::mode::Mode;
+use super::not_found::NotFound;
 use super::proxy::Proxy;
 use super::redact::Redaction;
+use super::save::{self, Fingerprint};
 use super::upstream::Upstream;
 use crate::error::BoxError;
 
@@ -29,8 +34,12 @@ pub struct CassetteBuilder {
     mode: Mode,
     mode_from_env: bool,
     matchers: Matchers,
-    repeats: bool,
+    matchers_set: bool,
+    repeats: Option<bool>,
+    not_found: Option<NotFound>,
     require_all_played: bool,
+    save_on_drop: bool,
+    re_record_after: Option<Duration>,
     redaction: Redaction,
     upstream: Option<Upstream>,
 }
@@ -43,7 +52,10 @@ impl fmt::Debug for CassetteBuilder {
             .field("mode_from_env", &self.mode_from_env)
             .field("matchers", &self.matchers)
             .field("allow_playback_repeats", &self.repeats)
+            .field("not_found", &self.not_found)
             .field("require_all_played", &self.require_all_played)
+            .field("save_on_drop", &self.save_on_drop)
+            .field("re_record_after", &self.re_record_after)
             .field("redaction", &self.redaction)
             .finish()
     }
@@ -56,8 +68,12 @@ impl CassetteBuilder {
             mode: Mode::Once,
             mode_from_env: true,
             matchers: Matchers::default(),
-            repeats: false,
+            matchers_set: false,
+            repeats: None,
+            not_found: None,
             require_all_played: false,
+            save_on_drop: false,
+            re_record_after: None,
             redaction: Redaction::default(),
             upstream: None,
         }
@@ -86,6 +102,7 @@ impl CassetteBuilder {
     /// Default: [`Match::defaults`] (method, scheme, host, port, path, query).
     pub fn match_on(mut self, on: impl IntoIterator<Item = Match>) -> Self {
         self.matchers.on = on.into_iter().collect();
+        self.matchers_set = true;
         self
     }
 
@@ -96,18 +113,21 @@ impl CassetteBuilder {
     /// If `name` is not a valid header name.
     pub fn match_header(mut self, name: &str) -> Self {
         self.matchers.on.push(Match::header(name));
+        self.matchers_set = true;
         self
     }
 
     /// Also matches on the body, byte for byte.
     pub fn match_body(mut self) -> Self {
         self.matchers.on.push(Match::Body);
+        self.matchers_set = true;
         self
     }
 
     /// Also matches on the body as JSON (key order and whitespace do not matter).
     pub fn match_json_body(mut self) -> Self {
         self.matchers.on.push(Match::JsonBody);
+        self.matchers_set = true;
         self
     }
 
@@ -131,9 +151,19 @@ impl CassetteBuilder {
     /// last of them again.
     ///
     /// Default: false, each recorded interaction is served at most once, in recorded
-    /// order for identical requests.
+    /// order for identical requests; true for [HAR files](crate::record::har).
     pub fn allow_playback_repeats(mut self, yes: bool) -> Self {
-        self.repeats = yes;
+        self.repeats = Some(yes);
+        self
+    }
+
+    /// What a cassette that does not record does with a request that matches
+    /// nothing (a cassette that records forwards and records it).
+    ///
+    /// Default: [`NotFound::Report`]; [`NotFound::Abort`] for
+    /// [HAR files](crate::record::har).
+    pub fn not_found(mut self, not_found: NotFound) -> Self {
+        self.not_found = Some(not_found);
         self
     }
 
@@ -146,10 +176,61 @@ impl CassetteBuilder {
         self
     }
 
+    /// Re-records a cassette whose oldest interaction was recorded more than `age`
+    /// ago (VCR's `re_record_interval`, Polly's `expiresIn`): in [`Mode::Once`] and
+    /// [`Mode::NewEpisodes`] such a cassette opens in [`Mode::Record`], so that the
+    /// run records everything again and its save replaces the file. The age comes from
+    /// the interactions' `recorded_at` (see [the format](crate::record::format)), or,
+    /// for files without it, the file's modification time. [`Mode::Replay`] never
+    /// records: an expired cassette still replays there (CI keeps working offline).
+    ///
+    /// Default: never.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use http_intercept::record::Cassette;
+    ///
+    /// let dir = std::env::temp_dir().join("http-intercept-doc-re-record");
+    /// let week = Duration::from_secs(7 * 24 * 3600);
+    /// let cassette = Cassette::builder(dir.join("api.json")).re_record_after(week).open()?;
+    /// # drop(cassette);
+    /// # Ok::<(), http_intercept::record::Error>(())
+    /// ```
+    pub fn re_record_after(mut self, age: Duration) -> Self {
+        self.re_record_after = Some(age);
+        self
+    }
+
+    /// Whether dropping the cassette without [`finish`](Cassette::finish) saves it
+    /// (unless the thread is panicking).
+    ///
+    /// Default: false. A test that fails by returning `Err` drops its cassette
+    /// without panicking, so a drop cannot tell a passing test from a failing one;
+    /// only `finish()` at the end of the test saves. Turn this on only for tests that
+    /// can fail by panicking alone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use http_intercept::record::Cassette;
+    ///
+    /// let dir = std::env::temp_dir().join("http-intercept-doc-save-on-drop");
+    /// let cassette = Cassette::builder(dir.join("api.json")).save_on_drop(true).open()?;
+    /// drop(cassette); // nothing recorded: nothing to save
+    /// # Ok::<(), http_intercept::record::Error>(())
+    /// ```
+    pub fn save_on_drop(mut self, yes: bool) -> Self {
+        self.save_on_drop = yes;
+        self
+    }
+
     /// Redacts these headers too (their values become
     /// [`REDACTED`](crate::record::REDACTED)), in requests and responses.
     ///
-    /// Default: `authorization`, `proxy-authorization`, `cookie` and `set-cookie`.
+    /// Default: `authorization`, `proxy-authorization`, `cookie`, `set-cookie` and
+    /// `x-api-key`.
     ///
     /// # Panics
     ///
@@ -169,9 +250,10 @@ impl CassetteBuilder {
         self
     }
 
-    /// Redacts the values of these query parameters in recorded URIs.
+    /// Redacts the values of these query parameters too in recorded URIs (names
+    /// compared case-insensitively, after percent-decoding).
     ///
-    /// Default: none.
+    /// Default: `access_token`, `api_key` and `token`.
     pub fn redact_query_params<I>(mut self, names: I) -> Self
     where
         I: IntoIterator,
@@ -183,8 +265,60 @@ impl CassetteBuilder {
         self
     }
 
-    /// Records `authorization`, `proxy-authorization`, `cookie` and `set-cookie` as
-    /// they are (headers given to [`redact_headers`](Self::redact_headers) stay
+    /// Records the query parameters `access_token`, `api_key` and `token` as they are
+    /// (names given to [`redact_query_params`](Self::redact_query_params) stay
+    /// redacted).
+    pub fn keep_sensitive_query_params(mut self) -> Self {
+        let defaults = super::redact::DEFAULT_QUERY;
+        self.redaction
+            .query
+            .retain(|q| !defaults.contains(&q.as_str()));
+        self
+    }
+
+    /// Redacts the string values of these keys too in JSON bodies (at any depth) and
+    /// form bodies (`application/x-www-form-urlencoded`) of requests and responses
+    /// that are not content-encoded; `content-length` is kept true.
+    ///
+    /// Default: `access_token`, `refresh_token`, `id_token` and `client_secret`, so
+    /// that OAuth token requests and responses are recorded without their tokens.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use http_intercept::record::Cassette;
+    ///
+    /// let dir = std::env::temp_dir().join("http-intercept-doc-body-keys");
+    /// let cassette = Cassette::builder(dir.join("oauth.json"))
+    ///     .redact_body_keys(["password", "otp"])
+    ///     .open()?;
+    /// # drop(cassette);
+    /// # Ok::<(), http_intercept::record::Error>(())
+    /// ```
+    pub fn redact_body_keys<I>(mut self, keys: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        self.redaction
+            .body_keys
+            .extend(keys.into_iter().map(|k| k.as_ref().to_owned()));
+        self
+    }
+
+    /// Records the body keys `access_token`, `refresh_token`, `id_token` and
+    /// `client_secret` as they are (keys given to
+    /// [`redact_body_keys`](Self::redact_body_keys) stay redacted).
+    pub fn keep_sensitive_body_keys(mut self) -> Self {
+        let defaults = super::redact::DEFAULT_BODY_KEYS;
+        self.redaction
+            .body_keys
+            .retain(|k| !defaults.contains(&k.as_str()));
+        self
+    }
+
+    /// Records `authorization`, `proxy-authorization`, `cookie`, `set-cookie` and
+    /// `x-api-key` as they are (headers given to [`redact_headers`](Self::redact_headers) stay
     /// redacted).
     pub fn keep_sensitive_headers(mut self) -> Self {
         let defaults = super::redact::default_headers();
@@ -193,8 +327,10 @@ impl CassetteBuilder {
     }
 
     /// A secret value that must never be saved: a save that would write it anywhere
-    /// (URI, header, body, failure message) fails with an error naming where it was
-    /// found, and the file is left as it was. Empty values are ignored.
+    /// (URI, header, body, failure message), as given or percent-encoded (`a b/c`
+    /// found as `a%20b%2Fc`, `a%20b%2fc` or `a+b%2Fc`, as URIs and form bodies carry
+    /// it), fails with an error naming where it was found, and the file is left as it
+    /// was. Compressed bodies are not searched. Empty values are ignored.
     ///
     /// Default: none.
     pub fn secret(mut self, value: impl Into<String>) -> Self {
@@ -258,7 +394,8 @@ impl CassetteBuilder {
         self
     }
 
-    /// Opens the cassette: reads the file if the mode replays.
+    /// Opens the cassette: reads the file if the mode replays (or to see whether it
+    /// expired, with [`re_record_after`](Self::re_record_after)).
     ///
     /// # Errors
     ///
@@ -271,10 +408,36 @@ impl CassetteBuilder {
             true => Mode::from_env()?.unwrap_or(self.mode),
             false => self.mode,
         };
-        let loaded = match mode {
-            Mode::Record => None,
-            _ => format::load(&self.path)?,
+        if har::is_har(&self.path) {
+            return self.open_har();
+        }
+        let bytes = save::read(&self.path)?;
+        let disk = Fingerprint::of(bytes.as_deref());
+        let mut loaded = match (mode, bytes) {
+            (Mode::Record, _) | (_, None) => None,
+            (_, Some(bytes)) => Some(format::parse(&self.path, &bytes)?),
         };
+        let mut mode = mode;
+        if let (Some(age), Some(interactions), Mode::Once | Mode::NewEpisodes) =
+            (self.re_record_after, &loaded, mode)
+        {
+            let recorded = interactions
+                .iter()
+                .filter_map(|i| i.recorded_at)
+                .min()
+                .or_else(|| {
+                    std::fs::metadata(&self.path)
+                        .and_then(|m| m.modified())
+                        .ok()
+                });
+            let expired = recorded
+                .and_then(|at| SystemTime::now().duration_since(at).ok())
+                .is_some_and(|elapsed| elapsed > age);
+            if expired {
+                mode = Mode::Record;
+                loaded = None;
+            }
+        }
         let (replay, record) = match (mode, loaded.is_some()) {
             (Mode::Once, true) | (Mode::Replay, true) => (true, false),
             (Mode::Once, false) | (Mode::Record, _) => (false, true),
@@ -283,12 +446,49 @@ impl CassetteBuilder {
                 return Err(Error::new(Kind::Missing { path: self.path }));
             }
         };
-        let interactions = loaded.unwrap_or_default();
+        let not_found = self.not_found.unwrap_or(NotFound::Report);
+        self.build(
+            mode,
+            replay,
+            record,
+            loaded.unwrap_or_default(),
+            disk,
+            not_found,
+        )
+    }
+
+    /// A HAR file: replay only, with Playwright's defaults.
+    fn open_har(mut self) -> Result<Cassette, Error> {
+        let interactions = har::load(&self.path)?.ok_or_else(|| {
+            Error::new(Kind::Missing {
+                path: self.path.clone(),
+            })
+        })?;
+        if !self.matchers_set {
+            self.matchers.on.push(Match::Body);
+        }
+        self.repeats = Some(self.repeats.unwrap_or(true));
+        let not_found = self.not_found.unwrap_or(NotFound::Abort);
+        self.build(Mode::Replay, true, false, interactions, None, not_found)
+    }
+
+    fn build(
+        self,
+        mode: Mode,
+        replay: bool,
+        record: bool,
+        interactions: Vec<Interaction>,
+        disk: Option<Fingerprint>,
+        not_found: NotFound,
+    ) -> Result<Cassette, Error> {
         let mut state = State {
             entries: Vec::with_capacity(interactions.len()),
             index: Index::with_capacity(interactions.len()),
             dirty: false,
             misses: Vec::new(),
+            saved_upto: 0,
+            disk,
+            merged: false,
         };
         for interaction in interactions {
             let fields = self.matchers.fields(&interaction.request);
@@ -298,14 +498,17 @@ impl CassetteBuilder {
                 fields,
             }));
         }
+        state.saved_upto = state.entries.len();
         let upstream = self.upstream.unwrap_or_else(|| Upstream::new(Proxy::new()));
         Ok(Cassette::from_shared(Arc::new(Shared {
             path: self.path,
             mode,
             replay,
             record,
-            repeats: self.repeats,
+            repeats: self.repeats.unwrap_or(false),
+            not_found,
             require_all_played: self.require_all_played,
+            save_on_drop: self.save_on_drop,
             matchers: self.matchers,
             redaction: self.redaction,
             upstream,

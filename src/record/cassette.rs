@@ -17,6 +17,7 @@ use super::matcher::{Fields, Matchers};
 use super::mode::Mode;
 use super::redact::Redaction;
 use super::report::{self, Miss};
+use super::save::{self, Fingerprint, SaveLock};
 use super::service::CassetteService;
 use super::upstream::Upstream;
 
@@ -31,26 +32,37 @@ pub(crate) struct Entry {
 /// what was recorded, and records what was not (per its [`Mode`]) through a
 /// [`Proxy`](super::Proxy) to the real host.
 ///
-/// Register its [`service`](Cassette::service) for the hosts it covers. When the
-/// `Cassette` is dropped at the end of a passing test, it saves what it recorded and
-/// then panics with a report if a request matched nothing (see
-/// [`finish`](Cassette::finish) for the same as a `Result`). Nothing is saved or
-/// reported while the thread is panicking: a failed test never overwrites a cassette.
+/// Register its [`service`](Cassette::service) for the hosts it covers, and end the
+/// test with [`finish`](Cassette::finish): it saves what was recorded, then fails with
+/// a report if a request matched nothing. Only `finish()` saves: a test that fails,
+/// by panicking or by returning `Err` before it reaches `finish()`, never writes its
+/// cassette. A cassette dropped without `finish()` saves nothing (a note on stderr
+/// says what was dropped) and still panics with the report of unmatched requests,
+/// unless the thread is already panicking; [`CassetteBuilder::save_on_drop`] brings
+/// back saving on drop for tests that can fail by panicking alone.
+///
+/// Saves never lose what another cassette wrote: two cassettes on one file, in one
+/// process or in several (two test binaries in [`Mode::NewEpisodes`]), take an OS file
+/// lock in turn, and the second one re-reads the file and adds what it recorded to it.
 ///
 /// # Examples
 ///
 /// ```no_run
-/// # fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 /// use http_intercept::record::{Cassette, Mode};
 ///
 /// // Mode::Once: records on the first run, replays from the file afterwards.
 /// let cassette = Cassette::open("tests/cassettes/github_user.json")?;
-/// let _g = http_intercept::add("https://api.github.com", cassette.service())?;
-/// // ... the code under test calls https://api.github.com ...
+/// let github = http_intercept::add("https://api.github.com", cassette.service())?;
+/// // ... the code under test calls https://api.github.com; any `?` that returns early
+/// // leaves the cassette unsaved ...
+/// drop(github);
+/// cassette.finish()?; // the test got here: save, and check every request matched
 /// # Ok(())
 /// # }
 /// ```
-#[must_use = "a cassette saves and reports when it is dropped: keep it until the test ends"]
+#[must_use = "end the test with finish(): only it saves the cassette"]
 pub struct Cassette {
     shared: Arc<Shared>,
     finished: bool,
@@ -63,7 +75,9 @@ pub(crate) struct Shared {
     pub(crate) replay: bool,
     pub(crate) record: bool,
     pub(crate) repeats: bool,
+    pub(crate) not_found: super::not_found::NotFound,
     pub(crate) require_all_played: bool,
+    pub(crate) save_on_drop: bool,
     pub(crate) matchers: Matchers,
     pub(crate) redaction: Redaction,
     pub(crate) upstream: Upstream,
@@ -75,6 +89,13 @@ pub(crate) struct State {
     pub(crate) index: Index,
     pub(crate) dirty: bool,
     pub(crate) misses: Vec<Miss>,
+    /// Entries from this position on were recorded since the last save.
+    pub(crate) saved_upto: usize,
+    /// The file as this cassette last read or wrote it.
+    pub(crate) disk: Option<Fingerprint>,
+    /// Whether a save found the file replaced by another writer and merged: later
+    /// saves append to the file rather than write the entries.
+    pub(crate) merged: bool,
 }
 
 impl Cassette {
@@ -135,12 +156,77 @@ impl Cassette {
         crate::add(target, self.service())
     }
 
+    /// The origins (`https://api.test`, `http://127.0.0.1:8080`) the recorded
+    /// requests name, in the order they first appear.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use http_intercept::record::{Cassette, Interaction, Mode, Recording};
+    ///
+    /// let dir = std::env::temp_dir().join(format!("http-intercept-doc-origins-{}", std::process::id()));
+    /// let recording = Recording::new();
+    /// for url in ["https://www.site.test/", "https://cdn.site.test/app.js", "https://www.site.test/a"] {
+    ///     let req = http::Request::get(url).body(Bytes::new()).unwrap();
+    ///     recording.push(Interaction::new(req, http::Response::new(Bytes::new())));
+    /// }
+    /// recording.save(dir.join("page.json"))?;
+    /// let cassette = Cassette::builder(dir.join("page.json")).mode(Mode::Replay).open()?;
+    /// assert_eq!(cassette.origins(), ["https://www.site.test", "https://cdn.site.test"]);
+    /// # Ok::<(), http_intercept::record::Error>(())
+    /// ```
+    pub fn origins(&self) -> Vec<String> {
+        let state = self.shared.state();
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for e in &state.entries {
+            let uri = e.interaction.request.uri();
+            if let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) {
+                let origin = format!("{scheme}://{}", authority.as_str().to_ascii_lowercase());
+                if seen.insert(origin.clone()) {
+                    out.push(origin);
+                }
+            }
+        }
+        out
+    }
+
+    /// Registers the cassette's service in the global registry for every origin its
+    /// interactions name ([`origins`](Self::origins)): one service for a whole page
+    /// load. Dropping the returned guards removes them all.
+    ///
+    /// # Errors
+    ///
+    /// If an origin is already registered; those registered before it are removed.
+    pub fn add_all(&self) -> Result<crate::Intercepts, crate::Error> {
+        let mut intercepts = crate::Intercepts::new();
+        for origin in self.origins() {
+            intercepts.push(self.add(origin.as_str())?);
+        }
+        Ok(intercepts)
+    }
+
+    /// Writes the interactions (loaded and recorded) as a HAR 1.2 file (see
+    /// [the `har` module](super::har)), atomically.
+    ///
+    /// # Errors
+    ///
+    /// If the file cannot be written; the previous file is then left intact.
+    pub fn export_har(&self, path: impl AsRef<Path>) -> Result<(), Error> {
+        let interactions = self.interactions();
+        let path = path.as_ref();
+        let _lock = SaveLock::acquire(path)?;
+        save::write_atomic(path, &super::har::to_bytes(&interactions))
+    }
+
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.shared.path
     }
 
-    /// The mode in force (the environment variable applied).
+    /// The mode in force: the environment variable applied, and [`Mode::Record`] for a
+    /// cassette that expired (see [`CassetteBuilder::re_record_after`]).
     pub fn mode(&self) -> Mode {
         self.shared.mode
     }
@@ -225,24 +311,41 @@ impl Cassette {
     }
 
     /// Saves the cassette if something was recorded since it was opened or saved.
-    /// Returns whether it wrote the file.
+    /// Returns whether it wrote the file. [`finish`](Self::finish) calls it.
     ///
-    /// The file is written atomically (a temporary file in the same directory, then
-    /// renamed over it), its directory created if missing. On failure the previous
-    /// file is left intact.
+    /// It holds an OS file lock on the cassette's path (shared by every process) while
+    /// it saves. If another cassette replaced the file since this one read it, the
+    /// file is read again and what this cassette recorded since its last save is added
+    /// to it, so that neither loses its interactions. The file is written atomically (a
+    /// temporary file in the same directory with the old file's permissions, flushed,
+    /// renamed over it, the directory flushed), its directory created if missing. On
+    /// failure the previous file is left intact.
     ///
     /// # Errors
     ///
     /// If a configured [`secret`](CassetteBuilder::secret) would be saved (the error
-    /// names the interaction and where in it), or the file cannot be written.
+    /// names the interaction and where in it), the file cannot be locked or written,
+    /// or the file another cassette wrote meanwhile cannot be read back.
     pub fn save(&self) -> Result<bool, Error> {
         self.shared.save()
     }
 
-    /// Ends the cassette: saves it if needed, then fails with the report if a
-    /// request matched nothing (or, with
+    /// Ends the cassette, the commit at the end of a test that passed: saves it if
+    /// needed, then fails with the report if a request matched nothing (or, with
     /// [`require_all_played`](CassetteBuilder::require_all_played), an interaction
-    /// was never played). Dropping a cassette does the same, panicking instead.
+    /// was never played). Dropping a cassette without `finish()` does not save.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use http_intercept::record::Cassette;
+    ///
+    /// let dir = std::env::temp_dir().join("http-intercept-doc-finish");
+    /// let cassette = Cassette::open(dir.join("api.json"))?;
+    /// // ... requests ...
+    /// cassette.finish()?;
+    /// # Ok::<(), http_intercept::record::Error>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -263,12 +366,34 @@ impl Cassette {
 }
 
 impl Drop for Cassette {
+    /// Without [`finish`](Cassette::finish) (or
+    /// [`save_on_drop`](CassetteBuilder::save_on_drop)), nothing is saved: the test
+    /// may have failed by returning `Err`. A note on stderr says what was not saved;
+    /// the report of unmatched requests still panics (unless already panicking).
     fn drop(&mut self) {
         if self.finished || std::thread::panicking() {
             return;
         }
-        if let Err(err) = self.end() {
-            panic!("{err}");
+        if self.shared.save_on_drop {
+            if let Err(err) = self.end() {
+                panic!("{err}");
+            }
+            return;
+        }
+        let unsaved = {
+            let state = self.shared.state();
+            state.entries.len() - state.saved_upto
+        };
+        if unsaved > 0 {
+            eprintln!(
+                "http-intercept: cassette {} not saved: {unsaved} recorded interaction(s) \
+                 dropped because the cassette ended without finish() (a test that \
+                 returned Err, or forgot to call finish)",
+                self.shared.path.display()
+            );
+        }
+        if let Some(text) = self.report() {
+            panic!("{text}");
         }
     }
 }
@@ -324,6 +449,7 @@ impl Shared {
 
     /// Adds a recorded interaction (counted as played).
     pub(crate) fn push(&self, interaction: Interaction) {
+        let interaction = interaction.with_recorded_at(std::time::SystemTime::now());
         let fields = self.matchers.fields(&interaction.request);
         let mut state = self.state();
         state.index.push(fields.key(), 1);
@@ -339,11 +465,29 @@ impl Shared {
         if !state.dirty {
             return Ok(false);
         }
-        let interactions: Vec<Interaction> = state
-            .entries
+        let _lock = SaveLock::acquire(&self.path)?;
+        let disk = save::read(&self.path)?;
+        let found = Fingerprint::of(disk.as_deref());
+        let fresh = state.entries[state.saved_upto..]
             .iter()
-            .map(|e| e.interaction.clone())
-            .collect();
+            .map(|e| e.interaction.clone());
+        let merge = state.merged || found != state.disk;
+        let interactions: Vec<Interaction> = if merge {
+            // Another cassette saved this file since it was read: keep what it wrote
+            // and add what this one recorded since its last save.
+            let mut on_disk = match &disk {
+                Some(bytes) => format::parse(&self.path, bytes)?,
+                None => Vec::new(),
+            };
+            on_disk.extend(fresh);
+            on_disk
+        } else {
+            state
+                .entries
+                .iter()
+                .map(|e| e.interaction.clone())
+                .collect()
+        };
         if let Some((secret, location)) = self.redaction.find_secret(&interactions) {
             return Err(Error::new(Kind::Secret {
                 path: self.path.clone(),
@@ -351,7 +495,11 @@ impl Shared {
                 location,
             }));
         }
-        format::write_atomic(&self.path, &format::to_bytes(&interactions))?;
+        let bytes = format::to_bytes(&interactions);
+        save::write_atomic(&self.path, &bytes)?;
+        state.disk = Fingerprint::of(Some(&bytes));
+        state.merged = merge;
+        state.saved_upto = state.entries.len();
         state.dirty = false;
         Ok(true)
     }

@@ -23,6 +23,12 @@ pub(crate) enum Kind {
         column: usize,
         message: String,
     },
+    /// A HAR entry that cannot be replayed.
+    Har {
+        path: PathBuf,
+        entry: usize,
+        message: String,
+    },
     /// The cassette was written by a newer format version.
     Version {
         path: PathBuf,
@@ -75,9 +81,10 @@ impl Error {
     }
 
     /// Returns true if a cassette file is malformed or truncated (the message names the
-    /// file, line and column).
+    /// file, line and column), or a HAR entry cannot be replayed (the message names
+    /// the entry).
     pub fn is_malformed(&self) -> bool {
-        matches!(self.kind, Kind::Malformed { .. })
+        matches!(self.kind, Kind::Malformed { .. } | Kind::Har { .. })
     }
 
     /// Returns true if a cassette was written by a newer format version.
@@ -170,6 +177,16 @@ impl fmt::Display for Error {
                 f,
                 "malformed cassette {}: line {line}, column {column}: {message}",
                 path.display()
+            ),
+            Kind::Har {
+                path,
+                entry,
+                message,
+            } => write!(
+                f,
+                "cannot replay HAR file {}: entry {entry} (log.entries[{}]): {message}",
+                path.display(),
+                entry - 1
             ),
             Kind::Version {
                 path,

@@ -40,17 +40,23 @@ macro_rules! cassette_path {
 ///
 /// - `cassette!()` returns the [`Cassette`](crate::record::Cassette);
 /// - `cassette!("https://api.github.com", ...)` returns a
-///   [`CassetteGuard`](crate::record::CassetteGuard) that removes the registrations
-///   and then ends the cassette (save and report) when dropped.
+///   [`CassetteGuard`](crate::record::CassetteGuard) holding the registrations; its
+///   [`finish`](crate::record::CassetteGuard::finish) removes them and ends the
+///   cassette (save and report).
+///
+/// End the test with `finish()`: only it saves (see
+/// [`Cassette`](crate::record::Cassette)).
 ///
 /// # Examples
 ///
 /// ```no_run
 /// #[tokio::test]
-/// async fn github_user() {
-///     let _cassette = http_intercept::cassette!("https://api.github.com");
+/// async fn github_user() -> Result<(), Box<dyn std::error::Error>> {
+///     let cassette = http_intercept::cassette!("https://api.github.com");
 ///     // ... in tests/api.rs, requests to https://api.github.com replay
-///     // tests/cassettes/api/github_user.json
+///     // tests/cassettes/api/github_user.json ...
+///     cassette.finish()?;
+///     Ok(())
 /// }
 /// ```
 ///
@@ -97,11 +103,13 @@ pub fn __fixture_path(manifest_dir: &str, marker: &str) -> std::path::PathBuf {
     }
 }
 
-/// A cassette and the registrations of its service, from [`cassette!`]: dropping it
-/// removes the registrations, then ends the cassette (save and report).
+/// A cassette and the registrations of its service, from [`cassette!`]:
+/// [`finish`](Self::finish) removes the registrations, then ends the cassette (save
+/// and report); dropping it removes the registrations, then drops the cassette
+/// (which does not save).
 ///
 /// Derefs to the [`Cassette`].
-#[must_use = "dropping it removes the intercepts and ends the cassette"]
+#[must_use = "end the test with finish(): dropping it removes the intercepts and saves nothing"]
 #[derive(Debug)]
 pub struct CassetteGuard {
     // Fields drop in order: the intercepts go first.
@@ -121,6 +129,15 @@ impl CassetteGuard {
     /// The registrations.
     pub fn intercepts(&self) -> &Intercepts {
         &self.intercepts
+    }
+
+    /// Removes the registrations, then ends the cassette: see [`Cassette::finish`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Cassette::finish`].
+    pub fn finish(self) -> Result<(), crate::record::Error> {
+        self.into_cassette().finish()
     }
 
     /// Removes the registrations and returns the cassette.

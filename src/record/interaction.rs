@@ -1,9 +1,10 @@
 //! One recorded exchange: a request and what came back, a response or a failure.
 
 use std::fmt;
+use std::time::SystemTime;
 
 use bytes::Bytes;
-use http::{Request, Response};
+use http::{HeaderMap, Request, Response};
 
 /// One recorded exchange: the request, and the response or the failure it got.
 ///
@@ -30,6 +31,10 @@ pub struct Interaction {
     pub(crate) outcome: Outcome,
     /// Lengths of the response body chunks as recorded; empty: one chunk.
     pub(crate) chunks: Vec<usize>,
+    /// The response's trailers (gRPC's `grpc-status`), if it had any.
+    pub(crate) trailers: Option<HeaderMap>,
+    /// When it was recorded, if known.
+    pub(crate) recorded_at: Option<SystemTime>,
 }
 
 /// What a recorded request got: a response, or a failure.
@@ -126,6 +131,8 @@ impl Interaction {
             request,
             outcome: Outcome::Response(response),
             chunks: Vec::new(),
+            trailers: None,
+            recorded_at: None,
         }
     }
 
@@ -135,18 +142,76 @@ impl Interaction {
             request,
             outcome: Outcome::Failure(failure),
             chunks: Vec::new(),
+            trailers: None,
+            recorded_at: None,
         }
     }
 
     /// Sets how the response body is split into chunks when it is replayed: the
     /// lengths of the chunks, in order. Lengths that do not add up to the body's length
-    /// are ignored (the body is then replayed as one chunk).
+    /// are ignored (the body is then replayed as one chunk); empty chunks are dropped.
     ///
     /// Default: one chunk.
     pub fn with_chunks(mut self, lengths: Vec<usize>) -> Interaction {
         self.chunks = lengths;
         self.normalize_chunks();
         self
+    }
+
+    /// Sets the trailers the response ends with (sent after its body, as gRPC sends
+    /// `grpc-status`); an empty map means none. Ignored for a failure.
+    ///
+    /// Default: none.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use http_intercept::record::Interaction;
+    ///
+    /// let req = http::Request::post("http://grpc.test/svc/Call").body(bytes::Bytes::new())?;
+    /// let mut trailers = http::HeaderMap::new();
+    /// trailers.insert("grpc-status", http::HeaderValue::from_static("0"));
+    /// let i = Interaction::new(req, http::Response::new(bytes::Bytes::new()))
+    ///     .with_trailers(trailers);
+    /// assert_eq!(i.trailers().unwrap()["grpc-status"], "0");
+    /// # Ok::<(), http::Error>(())
+    /// ```
+    pub fn with_trailers(mut self, trailers: HeaderMap) -> Interaction {
+        self.trailers = (!trailers.is_empty() && self.response().is_some()).then_some(trailers);
+        self
+    }
+
+    /// The response's trailers, if it had any.
+    pub fn trailers(&self) -> Option<&HeaderMap> {
+        self.trailers.as_ref()
+    }
+
+    /// Sets when the interaction was recorded (saved as `recorded_at`, used by
+    /// [`re_record_after`](crate::record::CassetteBuilder::re_record_after)).
+    /// Cassettes set it when they record.
+    ///
+    /// Default: unknown.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use http_intercept::record::Interaction;
+    ///
+    /// let req = http::Request::get("http://api.test/").body(bytes::Bytes::new())?;
+    /// let now = std::time::SystemTime::now();
+    /// let i = Interaction::new(req, http::Response::new(bytes::Bytes::new()))
+    ///     .with_recorded_at(now);
+    /// assert_eq!(i.recorded_at(), Some(now));
+    /// # Ok::<(), http::Error>(())
+    /// ```
+    pub fn with_recorded_at(mut self, at: SystemTime) -> Interaction {
+        self.recorded_at = Some(at);
+        self
+    }
+
+    /// When the interaction was recorded, if known.
+    pub fn recorded_at(&self) -> Option<SystemTime> {
+        self.recorded_at
     }
 
     /// The recorded request.
@@ -196,7 +261,12 @@ impl Interaction {
     /// Drops chunk lengths that do not describe the body (after an edit).
     pub(crate) fn normalize_chunks(&mut self) {
         let len = self.response().map_or(0, |r| r.body().len());
-        if self.chunks.len() < 2 || checked_total(&self.chunks) != Some(len) {
+        if checked_total(&self.chunks) != Some(len) {
+            self.chunks.clear();
+        }
+        // Empty chunks stream nothing.
+        self.chunks.retain(|&c| c > 0);
+        if self.chunks.len() < 2 {
             self.chunks.clear();
         }
     }

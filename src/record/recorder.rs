@@ -61,7 +61,7 @@ impl<S> Layer<S> for RecordLayer {
 
 /// A tower service that passes each request to the service it wraps and records the
 /// exchange in a [`Recording`]: the request head and body, the response status,
-/// headers and body chunks, or the error, like scotch's Recorder.
+/// headers, body chunks and trailers, or the error, like scotch's Recorder.
 ///
 /// Bodies stream through untouched; the exchange is complete (and shows in the
 /// recording) when the response body ends, fails or is dropped. A request body the
@@ -205,6 +205,11 @@ where
             Some(Ok(frame)) => {
                 if let Some(data) = frame.data_ref() {
                     slot.chunk(response, data.clone());
+                } else if let (true, Some(trailers)) = (response, frame.trailers_ref()) {
+                    // Trailers are the last frame: hyper sends them and drops the body
+                    // without polling it again.
+                    slot.trailers(trailers.clone());
+                    slot.complete(None);
                 }
             }
             Some(Err(err)) if response => slot.complete(Some(err.to_string())),
@@ -246,6 +251,7 @@ struct Exchange {
     request_chunks: Vec<Bytes>,
     response: Option<(StatusCode, HeaderMap)>,
     response_chunks: Vec<Bytes>,
+    response_trailers: HeaderMap,
     done: bool,
 }
 
@@ -260,6 +266,7 @@ impl Slot {
                 request_chunks: Vec::new(),
                 response: None,
                 response_chunks: Vec::new(),
+                response_trailers: HeaderMap::new(),
                 done: false,
             }),
         }))
@@ -279,6 +286,10 @@ impl Slot {
         } else {
             ex.request_chunks.push(data);
         }
+    }
+
+    fn trailers(&self, trailers: HeaderMap) {
+        self.exchange().response_trailers.extend(trailers);
     }
 
     pub(crate) fn response_head<B>(&self, res: &Response<B>) {
@@ -315,7 +326,10 @@ impl Slot {
                     let mut res = Response::new(join(chunks));
                     *res.status_mut() = status;
                     *res.headers_mut() = headers;
-                    Interaction::new(request, res).with_chunks(lengths)
+                    let trailers = std::mem::take(&mut ex.response_trailers);
+                    Interaction::new(request, res)
+                        .with_chunks(lengths)
+                        .with_trailers(trailers)
                 }
                 (_, error) => {
                     let read: usize = chunks.iter().map(Bytes::len).sum();

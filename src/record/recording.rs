@@ -54,7 +54,9 @@ impl Recording {
         Recording::default()
     }
 
-    /// Reads a recording from a cassette file, for [`Playback`](super::Playback).
+    /// Reads a recording from a cassette file, or from a HAR file when its name ends
+    /// in `.har` (see [the `har` module](super::har)), for
+    /// [`Playback`](super::Playback) or to convert it.
     ///
     /// # Errors
     ///
@@ -62,7 +64,11 @@ impl Recording {
     /// or has a newer format version.
     pub fn load(path: impl AsRef<Path>) -> Result<Recording, Error> {
         let path = path.as_ref();
-        let interactions = format::load(path)?.ok_or_else(|| {
+        let loaded = match super::har::is_har(path) {
+            true => super::har::load(path)?,
+            false => format::load(path)?,
+        };
+        let interactions = loaded.ok_or_else(|| {
             Error::io(
                 path,
                 "read cassette",
@@ -123,7 +129,22 @@ impl Recording {
     /// If the file cannot be written; the previous file is then left intact.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), Error> {
         let interactions = self.interactions();
-        format::write_atomic(path.as_ref(), &format::to_bytes(&interactions))
+        let path = path.as_ref();
+        let _lock = super::save::SaveLock::acquire(path)?;
+        super::save::write_atomic(path, &format::to_bytes(&interactions))
+    }
+
+    /// Saves the complete exchanges as a HAR 1.2 file (see
+    /// [the `har` module](super::har)), atomically, creating missing directories.
+    ///
+    /// # Errors
+    ///
+    /// If the file cannot be written; the previous file is then left intact.
+    pub fn save_har(&self, path: impl AsRef<Path>) -> Result<(), Error> {
+        let interactions = self.interactions();
+        let path = path.as_ref();
+        let _lock = super::save::SaveLock::acquire(path)?;
+        super::save::write_atomic(path, &super::har::to_bytes(&interactions))
     }
 
     /// A display of the recording with the default filter (primary pages only), to

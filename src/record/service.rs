@@ -14,6 +14,7 @@ use super::cassette::{Entry, Shared};
 use super::error::{Error, Kind};
 use super::future::CassetteFuture;
 use super::interaction::{request_line, Failure, Interaction, Outcome};
+use super::not_found::NotFound;
 use super::upstream::Collected;
 use crate::error::BoxError;
 
@@ -124,11 +125,27 @@ where
         };
         if !shared.record {
             let line = request_line(&live);
-            shared.miss(line.clone(), miss.clone());
-            return Err(Error::new(Kind::Unmatched {
-                path: shared.path.clone(),
-                description: format!("{line}; {miss}"),
-            }));
+            match shared.not_found {
+                NotFound::Report => {
+                    shared.miss(line.clone(), miss.clone());
+                    return Err(Error::new(Kind::Unmatched {
+                        path: shared.path.clone(),
+                        description: format!("{line}; {miss}"),
+                    }));
+                }
+                NotFound::Abort => {
+                    let message = format!("no recorded interaction matches {line}; {miss}");
+                    let failure = Failure::new(super::interaction::FailureKind::Other, &message);
+                    return Ok(failed_response(live.uri().to_string(), message, failure));
+                }
+                NotFound::Fallback => {
+                    let uri = live.uri().to_string();
+                    return Ok(match shared.upstream.call(live).await {
+                        Ok(collected) => live_response(collected),
+                        Err(failure) => failed_response(uri, failure.to_string(), failure),
+                    });
+                }
+            }
         }
     }
 
@@ -158,13 +175,19 @@ fn recorded_response(
     req: Request<Bytes>,
     collected: &Collected,
 ) -> Option<Interaction> {
-    let chunks: Vec<usize> = collected.body().iter().map(Bytes::len).collect();
-    let mut res = Response::new(concat(collected.body()));
+    let body = collected.body();
+    let chunks: Vec<usize> = body.chunks.iter().map(Bytes::len).collect();
+    let mut res = Response::new(concat(&body.chunks));
     *res.status_mut() = collected.status();
     *res.headers_mut() = collected.headers().clone();
     let mut res = shared.redaction.response(res)?;
     fix_content_length(&mut res);
-    Some(Interaction::new(req, res).with_chunks(chunks))
+    let trailers = body.trailers.clone().unwrap_or_default();
+    Some(
+        Interaction::new(req, res)
+            .with_chunks(chunks)
+            .with_trailers(trailers),
+    )
 }
 
 fn concat(chunks: &[Bytes]) -> Bytes {
@@ -193,9 +216,10 @@ fn fix_content_length(res: &mut Response<Bytes>) {
 }
 
 fn live_response(collected: Collected) -> Response<ReplayBody> {
-    let (parts, chunks) = collected.into_parts();
-    let lengths: Vec<usize> = chunks.iter().map(Bytes::len).collect();
-    Response::from_parts(parts, ReplayBody::chunked(concat(&chunks), &lengths))
+    let (parts, body) = collected.into_parts();
+    let lengths: Vec<usize> = body.chunks.iter().map(Bytes::len).collect();
+    let replay = ReplayBody::chunked(concat(&body.chunks), &lengths).with_trailers(body.trailers);
+    Response::from_parts(parts, replay)
 }
 
 fn failed_response(uri: String, message: String, failure: Failure) -> Response<ReplayBody> {
@@ -211,10 +235,10 @@ fn replay(entry: &Entry) -> Response<ReplayBody> {
     let interaction = &entry.interaction;
     match interaction.outcome() {
         Outcome::Response(recorded) => {
-            let mut res = Response::new(ReplayBody::chunked(
-                recorded.body().clone(),
-                interaction.chunks(),
-            ));
+            let mut res = Response::new(
+                ReplayBody::chunked(recorded.body().clone(), interaction.chunks())
+                    .with_trailers(interaction.trailers().cloned()),
+            );
             *res.status_mut() = recorded.status();
             *res.headers_mut() = recorded.headers().clone();
             res

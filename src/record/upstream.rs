@@ -15,8 +15,15 @@ use super::error::Error;
 use super::interaction::{Failure, FailureKind};
 use crate::error::BoxError;
 
-/// A response read whole: its parts and its body's chunks.
-pub(crate) type Collected = Response<Vec<Bytes>>;
+/// A response read whole: its parts, its body's chunks and its trailers.
+pub(crate) type Collected = Response<CollectedBody>;
+
+/// A response body read whole.
+#[derive(Debug, Default)]
+pub(crate) struct CollectedBody {
+    pub(crate) chunks: Vec<Bytes>,
+    pub(crate) trailers: Option<http::HeaderMap>,
+}
 
 type UpstreamFuture = Pin<Box<dyn Future<Output = Result<Collected, Failure>> + Send>>;
 
@@ -53,6 +60,7 @@ impl Upstream {
                 let (parts, body) = res.into_parts();
                 let mut body = std::pin::pin!(body);
                 let mut chunks = Vec::new();
+                let mut trailers: Option<http::HeaderMap> = None;
                 while let Some(frame) = body.frame().await {
                     let frame = frame.map_err(|e| {
                         let e: BoxError = e.into();
@@ -64,13 +72,20 @@ impl Upstream {
                             ),
                         )
                     })?;
-                    if let Ok(data) = frame.into_data() {
-                        if !data.is_empty() {
-                            chunks.push(data);
+                    match frame.into_data() {
+                        Ok(data) if !data.is_empty() => chunks.push(data),
+                        Ok(_) => {}
+                        Err(frame) => {
+                            if let Ok(t) = frame.into_trailers() {
+                                trailers.get_or_insert_with(Default::default).extend(t);
+                            }
                         }
                     }
                 }
-                Ok(Response::from_parts(parts, chunks))
+                Ok(Response::from_parts(
+                    parts,
+                    CollectedBody { chunks, trailers },
+                ))
             })
         }))
     }

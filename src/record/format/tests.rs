@@ -1,0 +1,173 @@
+//! The format's round trips and its errors.
+
+use std::path::Path;
+
+use bytes::Bytes;
+use http::{Request, Response};
+
+use super::{parse, to_bytes};
+use crate::record::interaction::{Failure, FailureKind, Interaction};
+
+fn sample() -> Vec<Interaction> {
+    let req = Request::post("https://api.test/x?b=2&a=1")
+        .header("host", "api.test")
+        .header("accept", "application/json")
+        .header("content-type", "application/json")
+        .body(Bytes::from_static(b"{\"k\":1,\"a\":[1.50,{}]}"))
+        .unwrap();
+    let res = Response::builder()
+        .status(201)
+        .header("set-cookie", "a=1")
+        .header("set-cookie", "b=2")
+        .header("content-encoding", "gzip")
+        .body(Bytes::from_static(&[0x1f, 0x8b, 0, 0xff]))
+        .unwrap();
+    let mut trailers = http::HeaderMap::new();
+    trailers.insert("grpc-status", "0".parse().unwrap());
+    let failed = Interaction::failed(
+        Request::get("http://down.test/")
+            .body(Bytes::new())
+            .unwrap(),
+        Failure::new(FailureKind::Connect, "connection refused"),
+    );
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_796_126_400);
+    let text = Interaction::new(
+        Request::get("http://t.test/").body(Bytes::new()).unwrap(),
+        Response::new(Bytes::from("line\n\"quoted\" \u{7f} é")),
+    )
+    .with_trailers(trailers)
+    .with_recorded_at(at);
+    vec![
+        Interaction::new(req, res).with_chunks(vec![1, 3]),
+        failed,
+        text,
+    ]
+}
+
+#[test]
+fn round_trips_byte_exact_with_stable_output() {
+    let bytes = to_bytes(&sample());
+    let text = std::str::from_utf8(&bytes).unwrap();
+    assert!(text.starts_with("{\n  \"version\": 2,\n"), "{text}");
+    assert!(text.contains("\"set-cookie\": [\n"), "{text}");
+    assert!(text.contains("\"encoding\": \"gzip\""), "{text}");
+    assert!(
+        text.contains("\"json\": {\n            \"k\": 1,\n            \"a\": [\n              1.50,\n              {}\n            ]\n          }"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\"recorded_at\": \"2026-12-01T12:00:00Z\""),
+        "{text}"
+    );
+    // Valid JSON, whatever reads it.
+    let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(value["interactions"][0]["request"]["body"]["json"]["k"], 1);
+    let back = parse(Path::new("x.json"), &bytes).unwrap();
+    assert_eq!(
+        back[0].request().body()[..],
+        b"{\"k\":1,\"a\":[1.50,{}]}"[..]
+    );
+    assert_eq!(
+        back[0].response().unwrap().body()[..],
+        [0x1f, 0x8b, 0, 0xff]
+    );
+    assert_eq!(back[0].chunks(), [1, 3]);
+    assert_eq!(back[1].failure().unwrap().kind(), FailureKind::Connect);
+    assert_eq!(back[2].trailers().unwrap()["grpc-status"], "0");
+    assert_eq!(back[2].recorded_at(), sample()[2].recorded_at());
+    assert_eq!(to_bytes(&back), bytes);
+}
+
+#[test]
+fn an_empty_cassette_is_compact() {
+    let bytes = to_bytes(&[]);
+    assert_eq!(bytes, b"{\n  \"version\": 2,\n  \"interactions\": []\n}\n");
+    assert!(parse(Path::new("e.json"), &bytes).unwrap().is_empty());
+}
+
+fn error(text: &str) -> String {
+    let err = parse(Path::new("c.json"), text.as_bytes()).unwrap_err();
+    assert!(err.is_malformed(), "{err}");
+    err.to_string()
+}
+
+#[test]
+fn errors_name_the_line_and_column() {
+    let bad = "{\n  \"version\": 1,\n  \"interactions\": [\n    {\"request\": {\"method\": \"G T\", \"uri\": \"/\"}}\n  ]\n}";
+    let msg = error(bad);
+    assert!(
+        msg.starts_with("malformed cassette c.json: line 4, column"),
+        "{msg}"
+    );
+    assert!(msg.contains("invalid method \"G T\""), "{msg}");
+    let err = parse(
+        Path::new("c.json"),
+        b"{\"version\": 7, \"interactions\": 3}",
+    )
+    .unwrap_err();
+    assert!(err.is_version(), "{err}");
+    let err = parse(
+        Path::new("c.json"),
+        b"{\"version\": 0, \"interactions\": []}",
+    )
+    .unwrap_err();
+    assert!(err.is_version(), "{err}");
+}
+
+const REQ: &str = r#""request": {"method": "GET", "uri": "https://api.test/"}"#;
+
+#[test]
+fn unknown_keys_name_the_key_and_the_keys_allowed() {
+    let msg = error(&format!(
+        "{{\"version\": 2, \"interactions\": [{{{REQ}, \"response\": {{\"status\": 200,\n \"body\": {{\"jsn\": 1}}}}}}]}}"
+    ));
+    assert_eq!(
+        msg,
+        "malformed cassette c.json: line 2, column 15: unknown key `jsn`, allowed here: \
+         `text`, `json`, `base64`, `encoding`, `chunks`"
+    );
+    let msg = error(&format!(
+        "{{\"version\": 2, \"interactions\": [{{{REQ}, \"response\": {{\"status\": 200, \"header\": {{}}}}}}]}}"
+    ));
+    assert!(
+        msg.contains("unknown key `header`, allowed here: `status`, `headers`, `body`, `trailers`"),
+        "{msg}"
+    );
+    let msg =
+        error(r#"{"version": 2, "interactions": [{"request": {"method": "GET", "url": "x"}}]}"#);
+    assert!(
+        msg.contains("unknown key `url`, allowed here: `method`, `uri`"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn wrong_shapes_say_what_was_expected() {
+    let msg = error(&format!(
+        "{{\"version\": 2, \"interactions\": [{{{REQ}, \"response\": {{\"status\": 200, \"body\": \"hi\"}}}}]}}"
+    ));
+    assert!(
+        msg.contains("expected a body: an object with one of `text`, `json` or `base64`"),
+        "{msg}"
+    );
+    let msg = error(&format!(
+        "{{\"version\": 2, \"interactions\": [{{{REQ}, \"response\": {{\"status\": 200, \"body\": {{\"text\": \"a\", \"base64\": \"\"}}}}}}]}}"
+    ));
+    assert!(msg.contains("not several"), "{msg}");
+    let msg = error(&format!(
+        "{{\"version\": 2, \"interactions\": [{{{REQ}, \"response\": {{\"status\": 200, \"body\": {{}}}}}}]}}"
+    ));
+    assert!(msg.contains("a body needs one of"), "{msg}");
+    let msg = error(
+        r#"{"version": 2, "interactions": [{"request": {"method": "GET", "uri": "/users"}, "response": {"status": 200}}]}"#,
+    );
+    assert!(msg.contains("relative uri \"/users\""), "{msg}");
+    let msg = error(&format!(
+        "{{\"version\": 2, \"interactions\": [{{{REQ}}}]}}"
+    ));
+    assert!(msg.contains("needs a `response` or a `failure`"), "{msg}");
+    let msg = error(&format!(
+        "{{\"version\": 2, \"interactions\": [{{{REQ}, \"response\": {{\"status\": 200}}, \"recorded_at\": \"now\"}}]}}"
+    ));
+    assert!(msg.contains("invalid `recorded_at` \"now\""), "{msg}");
+}
