@@ -60,8 +60,19 @@ pub(crate) fn wait_acked(routes: &[Arc<RouteState>]) {
         return;
     }
     let deadline = Instant::now() + ACK_TIMEOUT;
-    for route in routes {
-        route.wait_acked(deadline);
+    let wait = || {
+        for route in routes {
+            route.wait_acked(deadline);
+        }
+    };
+    // On a multi-thread runtime's worker, the connection that must act may be queued
+    // on this very worker: hand its queue to another thread while waiting.
+    let on_worker = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if on_worker {
+        tokio::task::block_in_place(wait);
+    } else {
+        wait();
     }
 }
 
