@@ -13,7 +13,7 @@
 //!   leaf certificates. Minting a leaf for a new host is a single ECDSA signature.
 
 // With `tls` alone only the PEM export is used; the gateway and `serve_tls` use the rest.
-#![cfg_attr(not(any(feature = "reqwest", feature = "server")), allow(dead_code))]
+#![cfg_attr(not(any(feature = "gateway", feature = "server")), allow(dead_code))]
 
 use std::collections::HashMap;
 use std::net::IpAddr;

@@ -54,25 +54,6 @@
 //! that the gateway relies on after a guard is dropped.
 
 mod client;
-mod forward;
-mod gateway;
-mod tunnel;
 
 pub use self::client::ClientBuilderExt;
-
-use crate::registry::Registry;
-
-/// The gateway's proxy URL, with the credentials for the targets of `registry`, for
-/// clients that are not reqwest but take a proxy (a subprocess's `HTTPS_PROXY`, curl's
-/// `--proxy`): `http://registry-N-SCOPES:SECRET@127.0.0.1:PORT`. Starts the gateway.
-///
-/// The URL sees the registrations of the caller's scope (see
-/// [`Scope`](crate::Scope)), then the process-wide ones, whoever uses it.
-///
-/// Such a client must also trust [`ca_certificate_pem`](crate::ca_certificate_pem) for
-/// `https://` targets.
-pub fn proxy_url(registry: &Registry) -> String {
-    let (user, password) = gateway::credentials(registry, &crate::scope::Lookup::here());
-    let url = gateway::gateway().url();
-    url.replacen("http://", &format!("http://{user}:{password}@"), 1)
-}
+pub use crate::gateway::proxy_url;

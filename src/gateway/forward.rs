@@ -15,7 +15,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
-use super::gateway::View;
+use super::server::View;
 use crate::error::BoxError;
 use crate::hop::strip_hop_by_hop;
 use crate::target::{uri_target, Scheme};

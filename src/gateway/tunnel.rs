@@ -8,7 +8,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 
 use super::forward::{self, Body};
-use super::gateway::{serve_connection, ConnState, Leg, View};
+use super::server::{serve_connection, ConnState, Leg, View};
 use crate::target::normalize_host;
 
 /// How long a client may take to complete the TLS handshake in a tunnel.
