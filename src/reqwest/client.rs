@@ -1,5 +1,8 @@
 //! `.intercept()` for reqwest's async and blocking client builders.
 
+use std::collections::HashSet;
+use std::sync::{Mutex, PoisonError};
+
 use base64::Engine as _;
 use hyper_util::client::proxy::matcher::{Intercept as ProxyHit, Matcher};
 
@@ -158,13 +161,29 @@ fn gateway_route(
     let weak = registry.downgrade();
     let lookup = Lookup::here();
     let (user, password) = credentials(registry, &lookup);
+    let direct = Mutex::new(HashSet::<String>::new());
     let route = move |url: &str| {
-        let registry = weak.upgrade()?;
         let uri: http::Uri = url.parse().ok()?;
         let target = uri_target(&uri)?;
-        registry
-            .host(&lookup, &target.authority())
-            .map(|_| gateway().url().to_owned())
+        let authority = target.authority();
+        let http = uri.scheme() == Some(&http::uri::Scheme::HTTP);
+        let mut direct = direct.lock().unwrap_or_else(PoisonError::into_inner);
+        // reqwest adds the proxy credentials to every `http://` request the proxy
+        // matches, and sends it over any connection pooled for its destination: after
+        // one direct `http://` request, that may be a direct connection to the real
+        // host. Such a host stays direct for this client, so our credentials never
+        // reach it.
+        if http && direct.contains(&authority) {
+            return None;
+        }
+        let hit = weak
+            .upgrade()
+            .and_then(|registry| registry.host(&lookup, &authority))
+            .map(|_| gateway().url().to_owned());
+        if hit.is_none() && http {
+            direct.insert(authority);
+        }
+        hit
     };
     (route, user, password)
 }

@@ -568,3 +568,96 @@ async fn dropping_the_guard_of_an_https_target_sends_the_pooled_h2_client_to_the
         );
     }
 }
+
+/// One step of a client's life next to a real host.
+#[derive(Clone, Copy, Debug)]
+enum Step {
+    /// Register the real host's address.
+    Register,
+    /// Drop that registration.
+    Drop,
+    /// A request; `true`: the service answers it, `false`: the real host.
+    Get(bool),
+}
+
+/// Runs `steps` with one client against one real host, then checks that the real host
+/// never saw a proxy header.
+async fn run_steps(h2: bool, steps: &[Step]) {
+    use Step::*;
+    let (addr, log) = real_server();
+    let url = format!("http://{addr}/leak");
+    let builder = reqwest::Client::builder().intercept().timeout(TIMEOUT);
+    let client = if h2 {
+        builder.http2_prior_knowledge()
+    } else {
+        builder
+    }
+    .build()
+    .unwrap();
+    let mut guard = None;
+    for (i, step) in steps.iter().enumerate() {
+        match *step {
+            Register => guard = Some(http_intercept::add(addr, describe()).unwrap()),
+            Drop => drop(guard.take()),
+            Get(intercepted) => {
+                let (status, body) = get(&client, &url).await;
+                assert_eq!(status, 200, "step {i} of {steps:?} (h2={h2}): {body}");
+                assert_eq!(
+                    body.starts_with("uri: "),
+                    intercepted,
+                    "step {i} of {steps:?} (h2={h2}): {body}"
+                );
+            }
+        }
+    }
+    let seen = log.lock().unwrap();
+    for line in seen.iter() {
+        let lower = line.to_ascii_lowercase();
+        assert!(
+            !lower.contains("proxy-authorization") && !lower.contains("proxy-connection"),
+            "the real host saw a proxy header ({steps:?}, h2={h2}): {line}"
+        );
+    }
+}
+
+/// The steps the proxy secret could leak in: pooling a direct connection before the
+/// host is registered, registering and dropping in between.
+const ORDERINGS: &[&[Step]] = {
+    use Step::*;
+    &[
+        // Pooled direct first: the host stays direct for this client.
+        &[Get(false), Register, Get(false), Get(false), Drop, Get(false)],
+        // Registered first, dropped, used direct, registered again: direct.
+        &[
+            Register,
+            Get(true),
+            Get(true),
+            Drop,
+            Get(false),
+            Register,
+            Get(false),
+            Drop,
+            Get(false),
+        ],
+        // Dropped and registered again without a request in between: intercepted.
+        &[Register, Get(true), Drop, Register, Get(true), Drop, Get(false)],
+    ]
+};
+
+#[tokio::test]
+async fn the_real_host_never_sees_the_proxy_credentials() {
+    for h2 in [false, true] {
+        for steps in ORDERINGS {
+            run_steps(h2, steps).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_real_host_never_sees_the_proxy_credentials_multi_thread() {
+    for h2 in [false, true] {
+        for steps in ORDERINGS {
+            run_steps(h2, steps).await;
+        }
+    }
+}
