@@ -1,4 +1,6 @@
-//! reqwest (async and blocking) support, through an in-process loopback gateway.
+//! reqwest (async and blocking) support, through an in-process loopback gateway:
+//! reqwest 0.13 with the feature `reqwest`, reqwest 0.12 with the feature `reqwest012`
+//! (one trait, [`ClientBuilderExt`], for both; one gateway, one CA).
 //!
 //! reqwest has no public way to plug in a connector, so a client built with
 //! [`.intercept()`](ClientBuilderExt::intercept) sends its requests for registered
@@ -33,9 +35,9 @@
 //!   and IP literals), signed by a CA made in memory for this process and trusted only
 //!   by clients built with `.intercept()`. No key or certificate is written to disk.
 //!   HTTP/2 (ALPN) and HTTP/1.1 both work.
-//! - It forwards each request in memory, through the crate's own
-//!   [`Connector`](crate::Connector), so services see what they see from any other
-//!   client (absolute URI, `Host`), over HTTP/1.1, with no proxy artefacts.
+//! - It hands each request to the registered service directly, in memory, so services
+//!   see what they see from any other client (see the README's "What a service
+//!   sees"), in the HTTP version reqwest spoke, with no proxy artefacts.
 //! - It is not an open proxy: requests without this process's proxy credentials get a
 //!   407, requests for targets that are not registered a 403.
 //! - After a guard is dropped, a client holding a pooled connection to its target
@@ -48,8 +50,10 @@
 //! figures. The first `.intercept()` of a process makes the CA (tens of
 //! milliseconds). https to an IPv6 literal through any proxy fails inside reqwest
 //! 0.13 ("invalid server name"); IPv4 literals work. A client that already holds a
-//! pooled direct connection to a host keeps using it after the host is registered:
-//! register before the client first talks to the host. A user-set
+//! pooled direct connection to a host keeps using it after the host is registered, and
+//! a client that sent an `http://` request direct to a host keeps that host direct for
+//! its life (reqwest would send the gateway's credentials over the pooled direct
+//! connection): register before the client first talks to the host. A user-set
 //! `ClientBuilder::retry` policy replaces reqwest's retries of refused HTTP/2 streams
 //! that the gateway relies on after a guard is dropped.
 
