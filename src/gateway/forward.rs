@@ -206,3 +206,22 @@ pub(super) fn not_intercepted(authority: &str) -> Response<Body> {
         &format!("{authority} is not intercepted; this gateway only serves registered targets"),
     )
 }
+
+/// The answer for a target the client's policy refuses: a 502 whose body and
+/// [`ERROR_HEADER`](crate::ERROR_HEADER) (`denied`) say which target and how to register
+/// it, the same answer a [`Connector`](crate::Connector) gives.
+pub(super) fn denied(authority: &str, scheme: Scheme) -> Response<Body> {
+    let url = match crate::target::Target::parse(&format!("{}://{authority}", scheme.as_str())) {
+        Ok(target) => target.url(),
+        Err(_) => format!("{}://{authority}", scheme.as_str()),
+    };
+    let denied = crate::error::Error::new(crate::error::Kind::Denied {
+        authority: authority.to_owned(),
+        url,
+    });
+    crate::service::text_response(
+        StatusCode::BAD_GATEWAY,
+        "denied",
+        format!("http-intercept: {denied}"),
+    )
+}

@@ -25,7 +25,11 @@ use crate::registry::Registry;
 /// assert!(url.contains("@127.0.0.1:"));
 /// ```
 pub fn proxy_url(registry: &Registry) -> String {
-    let (user, password) = credentials(registry, &crate::scope::Lookup::here());
+    let (user, password) = credentials(
+        registry,
+        &crate::scope::Lookup::here(),
+        crate::Policy::PassThrough,
+    );
     let url = gateway().url();
     url.replacen("http://", &format!("http://{user}:{password}@"), 1)
 }

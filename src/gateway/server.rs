@@ -31,6 +31,7 @@ use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 
 use super::forward::{self, Body, RealNetwork};
+use crate::connect::Policy;
 use crate::registry::{Host, Registry, WeakRegistry};
 use crate::route::Route;
 use crate::scope::Lookup;
@@ -119,6 +120,7 @@ fn registries() -> &'static Mutex<Vec<(u64, WeakRegistry)>> {
 pub(super) struct View {
     registry: Registry,
     lookup: Lookup,
+    policy: Policy,
 }
 
 impl View {
@@ -126,16 +128,51 @@ impl View {
     pub(super) fn host(&self, authority: &str) -> Option<Arc<Host>> {
         self.registry.host(&self.lookup, authority)
     }
+
+    /// Whether these clients' policy refuses `authority` (`host:port`) when nothing is
+    /// registered for it.
+    pub(super) fn refuses(&self, authority: &str) -> bool {
+        self.policy != Policy::PassThrough
+            && crate::target::Target::parse(authority).is_ok_and(|t| !self.policy.allows(&t))
+    }
 }
 
-/// The proxy credentials (user, password) for clients of `registry` that see `lookup`.
-pub(crate) fn credentials(registry: &Registry, lookup: &Lookup) -> (String, &'static str) {
+/// One letter per policy, in the proxy user name.
+fn policy_code(policy: Policy) -> char {
+    match policy {
+        Policy::Deny => 'd',
+        Policy::LoopbackOnly => 'l',
+        _ => 'a',
+    }
+}
+
+fn policy_from_code(code: &str) -> Option<Policy> {
+    match code {
+        "a" => Some(Policy::PassThrough),
+        "d" => Some(Policy::Deny),
+        "l" => Some(Policy::LoopbackOnly),
+        _ => None,
+    }
+}
+
+/// The proxy credentials (user, password) for clients of `registry` that see `lookup`
+/// and refuse what `policy` refuses.
+pub(crate) fn credentials(
+    registry: &Registry,
+    lookup: &Lookup,
+    policy: Policy,
+) -> (String, &'static str) {
     let mut known = registries().lock().unwrap_or_else(PoisonError::into_inner);
     known.retain(|(_, weak)| weak.upgrade().is_some());
     if !known.iter().any(|(id, _)| *id == registry.id()) {
         known.push((registry.id(), registry.downgrade()));
     }
-    let user = format!("registry-{}-{}", registry.id(), lookup.encode());
+    let user = format!(
+        "registry-{}-{}-{}",
+        registry.id(),
+        policy_code(policy),
+        lookup.encode()
+    );
     (user, secret())
 }
 
@@ -151,15 +188,21 @@ fn authorized(headers: &HeaderMap) -> Option<View> {
     if !constant_time_eq(password.as_bytes(), secret().as_bytes()) {
         return None;
     }
-    let (id, lookup) = user.strip_prefix("registry-")?.split_once('-')?;
+    let (id, rest) = user.strip_prefix("registry-")?.split_once('-')?;
+    let (policy, lookup) = rest.split_once('-')?;
     let id: u64 = id.parse().ok()?;
+    let policy = policy_from_code(policy)?;
     let lookup = Lookup::decode(lookup)?;
     let known = registries().lock().unwrap_or_else(PoisonError::into_inner);
     let registry = known
         .iter()
         .find(|(known_id, _)| *known_id == id)
         .and_then(|(_, weak)| weak.upgrade())?;
-    Some(View { registry, lookup })
+    Some(View {
+        registry,
+        lookup,
+        policy,
+    })
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -340,6 +383,9 @@ async fn handle(
                 ));
             };
             if view.host(&authority).is_none() {
+                if view.refuses(&authority) {
+                    return Ok(forward::denied(&authority, Scheme::Http));
+                }
                 if state.served(&authority) {
                     return forward::late(req, &authority, Scheme::Http, real).await;
                 }
@@ -352,6 +398,9 @@ async fn handle(
             // Every request in the tunnel is for the authority it was opened for,
             // whatever `Host` says; no proxy credentials travel inside.
             if view.host(authority).is_none() {
+                if view.refuses(authority) {
+                    return Ok(forward::denied(authority, Scheme::Https));
+                }
                 return forward::late(req, authority, Scheme::Https, real).await;
             }
             state.watch(view, authority, req.version());

@@ -28,7 +28,9 @@ pub(super) fn connect(req: Request<Incoming>, view: View) -> Response<Body> {
         return forward::text(StatusCode::BAD_REQUEST, "CONNECT to an invalid host");
     };
     let authority = format!("{host}:{port}");
-    if view.host(&authority).is_none() {
+    // A target the client's policy refuses gets its tunnel too: the refusal is answered
+    // inside it, where the client reads it (a refused CONNECT loses the explanation).
+    if view.host(&authority).is_none() && !view.refuses(&authority) {
         return forward::not_intercepted(&authority);
     }
     let config = match crate::tls::server_config(&host) {

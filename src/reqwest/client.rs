@@ -7,6 +7,7 @@ use base64::Engine as _;
 use hyper_util::client::proxy::matcher::{Intercept as ProxyHit, Matcher};
 
 use crate::gateway::server::{credentials, gateway};
+use crate::connect::Policy;
 use crate::registry::Registry;
 use crate::scope::Lookup;
 use crate::target::uri_target;
@@ -49,7 +50,36 @@ pub trait ClientBuilderExt: sealed::Sealed + Sized {
     }
 
     /// Intercepts the targets registered in `registry`.
-    fn intercept_with(self, registry: &Registry) -> Self;
+    fn intercept_with(self, registry: &Registry) -> Self {
+        self.intercept_with_policy(registry, Policy::PassThrough)
+    }
+
+    /// Intercepts the targets registered in `registry`, and refuses what `policy`
+    /// refuses of the rest, as a [`Connector`](crate::Connector) with that policy does:
+    /// the client gets a `502 Bad Gateway` whose body and
+    /// [`ERROR_HEADER`](crate::ERROR_HEADER) (`denied`) name the target and how to
+    /// register it, for `https://` too (answered inside the tunnel, over TLS with the
+    /// in-memory CA). Default of the other methods: [`Policy::PassThrough`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use http_intercept::reqwest::ClientBuilderExt;
+    /// use http_intercept::{Policy, Registry};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    /// let client = reqwest::Client::builder()
+    ///     .intercept_with_policy(Registry::global(), Policy::Deny)
+    ///     .build()?;
+    /// let res = client.get("https://not-registered.policy-example.test/").send().await?;
+    /// assert_eq!(res.status(), 502);
+    /// assert_eq!(res.headers()[http_intercept::ERROR_HEADER], "denied");
+    /// assert!(res.text().await?.contains("not-registered.policy-example.test:443"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    fn intercept_with_policy(self, registry: &Registry, policy: Policy) -> Self;
 }
 
 mod sealed {
@@ -67,29 +97,34 @@ macro_rules! implement {
             use rq::{Proxy, Url};
 
             use super::{gateway_route, system_hit, ClientBuilderExt};
+            use crate::connect::Policy;
             use crate::registry::Registry;
 
             impl super::sealed::Sealed for rq::ClientBuilder {}
             impl super::sealed::Sealed for rq::blocking::ClientBuilder {}
 
             impl ClientBuilderExt for rq::ClientBuilder {
-                fn intercept_with(self, registry: &Registry) -> Self {
-                    let $b = self.proxy(gateway_proxy(registry)).proxy(system_proxy());
+                fn intercept_with_policy(self, registry: &Registry, policy: Policy) -> Self {
+                    let $b = self
+                        .proxy(gateway_proxy(registry, policy))
+                        .proxy(system_proxy());
                     let $ca = ca_certificate();
                     $trust
                 }
             }
 
             impl ClientBuilderExt for rq::blocking::ClientBuilder {
-                fn intercept_with(self, registry: &Registry) -> Self {
-                    let $b = self.proxy(gateway_proxy(registry)).proxy(system_proxy());
+                fn intercept_with_policy(self, registry: &Registry, policy: Policy) -> Self {
+                    let $b = self
+                        .proxy(gateway_proxy(registry, policy))
+                        .proxy(system_proxy());
                     let $ca = ca_certificate();
                     $trust
                 }
             }
 
-            fn gateway_proxy(registry: &Registry) -> Proxy {
-                let (route, user, password) = gateway_route(registry);
+            fn gateway_proxy(registry: &Registry, policy: Policy) -> Proxy {
+                let (route, user, password) = gateway_route(registry, policy);
                 Proxy::custom(move |url: &Url| route(url.as_str()))
                     // Sent both on absolute-form `http://` requests and on the CONNECT
                     // of tunnels.
@@ -153,6 +188,7 @@ fn install_provider() {
 /// which belongs to no test.
 fn gateway_route(
     registry: &Registry,
+    policy: Policy,
 ) -> (
     impl Fn(&str) -> Option<String> + Send + Sync + 'static,
     String,
@@ -160,7 +196,7 @@ fn gateway_route(
 ) {
     let weak = registry.downgrade();
     let lookup = Lookup::here();
-    let (user, password) = credentials(registry, &lookup);
+    let (user, password) = credentials(registry, &lookup, policy);
     let direct = Mutex::new(HashSet::<String>::new());
     let route = move |url: &str| {
         let uri: http::Uri = url.parse().ok()?;
@@ -176,10 +212,11 @@ fn gateway_route(
         if http && direct.contains(&authority) {
             return None;
         }
-        let hit = weak
+        let registered = weak
             .upgrade()
-            .and_then(|registry| registry.host(&lookup, &authority))
-            .map(|_| gateway().url().to_owned());
+            .is_some_and(|registry| registry.host(&lookup, &authority).is_some());
+        // What the policy refuses goes to the gateway too, which answers the refusal.
+        let hit = (registered || !policy.allows(&target)).then(|| gateway().url().to_owned());
         if hit.is_none() && http {
             direct.insert(authority);
         }

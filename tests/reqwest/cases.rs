@@ -661,3 +661,116 @@ async fn the_real_host_never_sees_the_proxy_credentials_multi_thread() {
         }
     }
 }
+
+/// Checks a refusal: a 502 marked `denied`, naming the target and how to register it.
+fn assert_denied(status: u16, error: Option<&str>, body: &str, authority: &str, url: &str) {
+    assert_eq!(status, 502, "{body}");
+    assert_eq!(error, Some("denied"), "{body}");
+    assert!(body.contains(authority), "{body}");
+    assert!(
+        body.contains(&format!("http_intercept::add({url:?}")),
+        "the refusal says how to register: {body}"
+    );
+}
+
+async fn check_policy_deny() {
+    let _api = http_intercept::intercept! {
+        "http://allowed.policy.test" => describe(),
+        "https://allowed.policy.test" => describe(),
+    };
+    let client = reqwest::Client::builder()
+        .intercept_with_policy(Registry::global(), http_intercept::Policy::Deny)
+        .timeout(TIMEOUT)
+        .build()
+        .unwrap();
+    for scheme in ["http", "https"] {
+        let (status, seen) = get(&client, &format!("{scheme}://allowed.policy.test/x")).await;
+        assert_eq!(status, 200, "registered targets are served: {seen}");
+        assert!(seen.starts_with("uri: "), "{seen}");
+    }
+    let (addr, log) = real_server();
+    for (url, authority, base) in [
+        (
+            "http://refused.policy.test/a?b=1".to_owned(),
+            "refused.policy.test:80".to_owned(),
+            "http://refused.policy.test".to_owned(),
+        ),
+        (
+            "https://refused.policy.test/a".to_owned(),
+            "refused.policy.test:443".to_owned(),
+            "https://refused.policy.test".to_owned(),
+        ),
+        (format!("http://{addr}/"), addr.to_string(), format!("http://{addr}")),
+    ] {
+        let res = client.get(&url).send().await.unwrap();
+        let status = res.status().as_u16();
+        let error = res
+            .headers()
+            .get(http_intercept::ERROR_HEADER)
+            .map(|v| v.to_str().unwrap().to_owned());
+        let body = res.text().await.unwrap();
+        assert_denied(status, error.as_deref(), &body, &authority, &base);
+    }
+    assert!(log.lock().unwrap().is_empty(), "Deny refuses loopback too");
+}
+
+#[tokio::test]
+async fn policy_deny_refuses_unregistered_http_and_https_with_a_message() {
+    check_policy_deny().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policy_deny_on_a_multi_thread_runtime() {
+    check_policy_deny().await;
+}
+
+#[tokio::test]
+async fn policy_deny_over_http2_and_http1_only() {
+    let (addr, _log) = real_server();
+    for builder in [
+        reqwest::Client::builder().http2_prior_knowledge(),
+        reqwest::Client::builder().http1_only(),
+    ] {
+        let client = builder
+            .intercept_with_policy(Registry::global(), http_intercept::Policy::Deny)
+            .timeout(TIMEOUT)
+            .build()
+            .unwrap();
+        let res = client.get(format!("http://{addr}/")).send().await.unwrap();
+        assert_eq!(res.status(), 502);
+        let res = client.get("https://h.policy.test/").send().await.unwrap();
+        assert_eq!(res.status(), 502);
+        assert!(res.text().await.unwrap().contains("h.policy.test:443"));
+    }
+}
+
+#[tokio::test]
+async fn policy_loopback_only_lets_the_tests_own_servers_through() {
+    let (addr, log) = real_server();
+    let client = reqwest::Client::builder()
+        .intercept_with_policy(Registry::global(), http_intercept::Policy::LoopbackOnly)
+        .timeout(TIMEOUT)
+        .build()
+        .unwrap();
+    let (status, body) = get(&client, &format!("http://{addr}/local")).await;
+    assert_eq!((status.as_u16(), body.as_str()), (200, "real server"));
+    assert_eq!(log.lock().unwrap().len(), 1);
+    let res = client.get("https://far.policy.test/").send().await.unwrap();
+    assert_eq!(res.status(), 502);
+    assert!(res.text().await.unwrap().contains("far.policy.test:443"));
+}
+
+#[test]
+fn policy_deny_for_the_blocking_client() {
+    let client = reqwest::blocking::Client::builder()
+        .intercept_with_policy(Registry::global(), http_intercept::Policy::Deny)
+        .timeout(TIMEOUT)
+        .build()
+        .unwrap();
+    for url in ["http://b.policy.test/", "https://b.policy.test/"] {
+        let res = client.get(url).send().unwrap();
+        assert_eq!(res.status(), 502, "{url}");
+        assert_eq!(res.headers()[http_intercept::ERROR_HEADER], "denied");
+        assert!(res.text().unwrap().contains("b.policy.test"), "{url}");
+    }
+}
