@@ -10,6 +10,7 @@
 //! - [`proxy`]: the proxy URL for other clients.
 
 mod forward;
+mod limits;
 mod proxy;
 pub(crate) mod server;
 mod tunnel;

@@ -15,7 +15,13 @@ use crate::target::normalize_host;
 const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Answers a `CONNECT` for a registered authority with 200, then serves the tunnel.
-pub(super) fn connect(req: Request<Incoming>, view: View) -> Response<Body> {
+///
+/// `keep` is held until the tunnel closes (the thread serving the connection waits for it).
+pub(super) fn connect(
+    req: Request<Incoming>,
+    view: View,
+    keep: Option<tokio::sync::mpsc::Sender<()>>,
+) -> Response<Body> {
     // CONNECT's target is authority-form: `host:port`, the port mandatory.
     let Some((host, port)) = req
         .uri()
@@ -39,6 +45,7 @@ pub(super) fn connect(req: Request<Incoming>, view: View) -> Response<Body> {
     };
     // The tunnel exists once the 200 is written; hyper then hands the connection over.
     tokio::spawn(async move {
+        let _keep = keep;
         let Ok(upgraded) = hyper::upgrade::on(req).await else {
             return;
         };
@@ -49,7 +56,7 @@ pub(super) fn connect(req: Request<Incoming>, view: View) -> Response<Body> {
         let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await else {
             return;
         };
-        let state = Arc::new(ConnState::new(Leg::Tunnel { view, authority }));
+        let state = Arc::new(ConnState::new(Leg::Tunnel { view, authority }, None));
         serve_connection(tls, state).await;
     });
     Response::new(forward::empty())
