@@ -774,3 +774,97 @@ fn policy_deny_for_the_blocking_client() {
         assert!(res.text().unwrap().contains("b.policy.test"), "{url}");
     }
 }
+
+/// A service that blocks its thread (`std::thread::sleep`, as a sync lock or a blocking
+/// call would) for `ms` before answering.
+fn blocking_service(
+    ms: u64,
+) -> impl tower::Service<
+    Request<Incoming>,
+    Response = Response<String>,
+    Error = Infallible,
+    Future = impl Send,
+> + Clone {
+    tower::service_fn(move |_req: Request<Incoming>| {
+        std::thread::sleep(Duration::from_millis(ms));
+        async { Ok::<_, Infallible>(Response::new(String::from("slow"))) }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocking_service_does_not_stall_a_fast_one() {
+    let _g = http_intercept::intercept! {
+        "http://slow.blocking.test" => blocking_service(1500),
+        "http://fast.blocking.test" => describe(),
+    };
+    let slow_client = client();
+    let slow = tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        let (_, body) = get(&slow_client, "http://slow.blocking.test/").await;
+        (body, started.elapsed())
+    });
+    // Let the slow request reach its service.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let fast_client = client();
+    for _ in 0..5 {
+        let started = std::time::Instant::now();
+        let (status, _) = get(&fast_client, "http://fast.blocking.test/").await;
+        assert_eq!(status, 200);
+        assert!(
+            started.elapsed() < Duration::from_millis(1000),
+            "the fast service waited for the blocked one: {:?}",
+            started.elapsed()
+        );
+    }
+    let (body, took) = slow.await.unwrap();
+    assert_eq!(body, "slow");
+    assert!(took >= Duration::from_millis(1500));
+}
+
+#[test]
+fn a_service_that_calls_another_through_reqwest_blocking_does_not_deadlock() {
+    let inner = http_intercept::add("https://inner.nested.test", describe()).unwrap();
+    // The outer service blocks on a `reqwest::blocking` request through the gateway.
+    // Its client is built here, in the test's scope: reqwest panics when a blocking
+    // client is dropped in an async context, as a service's body is.
+    let nested = reqwest::blocking::Client::builder()
+        .intercept()
+        .timeout(TIMEOUT)
+        .build()
+        .unwrap();
+    let outer = tower::service_fn(move |_req: Request<Incoming>| {
+        // On a thread of its own, joined here (so the service blocks all the while):
+        // reqwest::blocking refuses to run inside an async context.
+        let body = std::thread::scope(|s| {
+            s.spawn(|| {
+                nested
+                    .get("https://inner.nested.test/deep")
+                    .send()
+                    .and_then(|res| res.text())
+                    .unwrap_or_else(|e| format!("inner failed: {e}"))
+            })
+            .join()
+            .unwrap()
+        });
+        async move { Ok::<_, Infallible>(Response::new(format!("outer saw: {body}"))) }
+    });
+    let _outer = http_intercept::add("http://outer.nested.test", outer).unwrap();
+    let client = reqwest::blocking::Client::builder()
+        .intercept()
+        .timeout(TIMEOUT)
+        .build()
+        .unwrap();
+    let body = client
+        .get("http://outer.nested.test/")
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        body.starts_with("outer saw: uri: https://inner.nested.test/deep"),
+        "{body}"
+    );
+    assert_eq!(inner.hits(), 1);
+    // The outer service (and its client) is dropped here, outside any runtime.
+    drop(_outer);
+}
