@@ -176,3 +176,126 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Tracked<I> {
         self.io.is_write_vectored()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use base64::Engine as _;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    use super::super::server::{credentials, gateway};
+    use super::{open, AUTH_DEADLINE, IDLE_TIMEOUT, MAX_CONNECTIONS};
+    use crate::scope::Lookup;
+    use crate::{Policy, Registry};
+
+    async fn connect() -> TcpStream {
+        let addr = gateway().url().trim_start_matches("http://").to_owned();
+        TcpStream::connect(addr).await.unwrap()
+    }
+
+    /// How long until the gateway closes `stream` (reads until EOF or an error).
+    async fn closed_after(mut stream: TcpStream) -> Duration {
+        let started = Instant::now();
+        let mut buf = [0u8; 4096];
+        let read = async {
+            loop {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), read)
+            .await
+            .expect("the gateway kept the connection open");
+        started.elapsed()
+    }
+
+    fn authorization(registry: &Registry) -> String {
+        let (user, password) = credentials(registry, &Lookup::here(), Policy::PassThrough);
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    }
+
+    fn hello() -> impl crate::InterceptService<crate::TowerMarker> {
+        tower::service_fn(|_req: http::Request<hyper::body::Incoming>| async {
+            Ok::<_, std::convert::Infallible>(http::Response::new(String::from("hi")))
+        })
+    }
+
+    // One test, so that the connection count is this test's alone.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn limits() {
+        // A silent connection, a partial and a full h2 preface: closed at the deadline.
+        for opening in [&b""[..], b"PRI * HTTP/2.0\r\n", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"] {
+            let mut stream = connect().await;
+            stream.write_all(opening).await.unwrap();
+            let took = closed_after(stream).await;
+            assert!(took >= AUTH_DEADLINE / 2, "{opening:?}: {took:?}");
+        }
+
+        // Requests without credentials (407s) do not keep a connection open.
+        let mut stream = connect().await;
+        for _ in 0..3 {
+            stream
+                .write_all(b"GET http://x.limits.test/ HTTP/1.1\r\nHost: x.limits.test\r\n\r\n")
+                .await
+                .unwrap();
+            tokio::time::sleep(AUTH_DEADLINE / 4).await;
+        }
+        closed_after(stream).await;
+
+        // Authorized, then idle: closed after the idle timeout, over h1 and h2.
+        let registry = Registry::new();
+        let _g = registry.add("http://idle.limits.test", hello()).unwrap();
+        let auth = authorization(&registry);
+        let mut stream = connect().await;
+        let request = format!(
+            "GET http://idle.limits.test/ HTTP/1.1\r\nHost: idle.limits.test\r\n\
+             Proxy-Authorization: Basic {auth}\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head).await.unwrap();
+        assert_eq!(&head, b"HTTP/1.1 200");
+        let took = closed_after(stream).await;
+        assert!(took >= IDLE_TIMEOUT / 2, "h1 idle: {took:?}");
+
+        let stream = connect().await;
+        let (mut sender, conn) = hyper::client::conn::http2::handshake(
+            hyper_util::rt::TokioExecutor::new(),
+            hyper_util::rt::TokioIo::new(stream),
+        )
+        .await
+        .unwrap();
+        let conn = tokio::spawn(conn);
+        let req = http::Request::get("http://idle.limits.test/")
+            .header("proxy-authorization", format!("Basic {auth}"))
+            .body(http_body_util::Empty::<bytes::Bytes>::new())
+            .unwrap();
+        let res = sender.send_request(req).await.unwrap();
+        assert_eq!(res.status(), 200);
+        let started = Instant::now();
+        tokio::time::timeout(Duration::from_secs(10), conn)
+            .await
+            .expect("the gateway kept the idle h2 connection open")
+            .unwrap()
+            .ok();
+        assert!(started.elapsed() >= IDLE_TIMEOUT / 2);
+
+        // The cap: past it, a new connection is closed at once.
+        let mut held = Vec::new();
+        for _ in 0..MAX_CONNECTIONS {
+            held.push(connect().await);
+        }
+        // Accepted on the gateway's thread: wait until it counted them.
+        let started = Instant::now();
+        while open() < MAX_CONNECTIONS && started.elapsed() < Duration::from_secs(5) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let took = closed_after(connect().await).await;
+        assert!(took < AUTH_DEADLINE / 2, "over the cap: closed after {took:?}");
+        drop(held);
+    }
+}
