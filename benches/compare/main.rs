@@ -27,6 +27,7 @@ mod duplex;
 mod measure;
 mod peers;
 mod replay;
+mod reqwest012;
 mod rows;
 mod service;
 mod setup;
@@ -89,6 +90,7 @@ fn machine() -> String {
     let features: Vec<&str> = [
         ("record", cfg!(feature = "record")),
         ("reqwest", cfg!(feature = "reqwest")),
+        ("reqwest012", cfg!(feature = "reqwest012")),
     ]
     .into_iter()
     .filter_map(|(name, on)| on.then_some(name))

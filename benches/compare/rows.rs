@@ -37,7 +37,7 @@ pub(crate) struct Measured {
     pub(crate) throughput: f64,
 }
 
-struct Rows<'a> {
+pub(crate) struct Rows<'a> {
     budget: Budget,
     filter: &'a Filter,
     flavor: &'a str,
@@ -45,11 +45,11 @@ struct Rows<'a> {
 }
 
 impl Rows<'_> {
-    fn wants(&self, name: &str) -> bool {
+    pub(crate) fn wants(&self, name: &str) -> bool {
         self.filter.wants(name)
     }
 
-    async fn measure<C: Call>(&mut self, name: &'static str, call: C) {
+    pub(crate) async fn measure<C: Call>(&mut self, name: &'static str, call: C) {
         eprintln!("  {name} ({})", self.flavor);
         let latency = latency(&call, &self.budget).await;
         let throughput = throughput(&call, &self.budget).await;
@@ -115,6 +115,7 @@ pub(crate) async fn run(
         rows.measure(REQWEST_TCP, Reqwest::plain(&server.url()))
             .await;
     }
+    crate::reqwest012::rows(&mut rows, &server.url()).await;
     drop(server);
     drop(http);
 
