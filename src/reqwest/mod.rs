@@ -28,8 +28,16 @@
 //!
 //! - The gateway starts on first use, once per process, on the crate's background
 //!   runtime; it works for clients on `#[tokio::test]` runtimes, multi-thread runtimes
-//!   and plain threads (`reqwest::blocking`). The registered services run there too,
-//!   so paused tokio time does not reach them on this path.
+//!   and plain threads (`reqwest::blocking`). Each client connection is served on a
+//!   thread of its own, where the registered services run: a service that blocks
+//!   stalls only its connection, and paused tokio time does not reach services on this
+//!   path.
+//! - Policies: [`intercept_with_policy`](ClientBuilderExt::intercept_with_policy) with
+//!   [`Policy::Deny`](crate::Policy::Deny) or `LoopbackOnly` refuses unregistered
+//!   targets with a 502 that names the target, `https://` included.
+//! - Limits: a connection that sends no authorized request within 10 s is closed, an
+//!   idle one (no request in progress, no byte moved) after 90 s; at most 1 024
+//!   connections are open at once.
 //! - `http://` requests reach it as proxy requests; `https://` ones as a `CONNECT`
 //!   tunnel, whose TLS it terminates with a certificate for the requested host (names
 //!   and IP literals), signed by a CA made in memory for this process and trusted only
