@@ -57,7 +57,11 @@ fn curl_reaches_registered_http_and_https_targets_through_the_proxy_environment(
     };
     let proxy = http_intercept::proxy_url(Registry::global());
     let cacert = ca_file("both");
-    for (scheme, extra) in [("http", &[][..]), ("https", &[][..]), ("https", &["--http1.1"][..])] {
+    for (scheme, extra) in [
+        ("http", &[][..]),
+        ("https", &[][..]),
+        ("https", &["--http1.1"][..]),
+    ] {
         let url = format!("{scheme}://curl.gateway.test/from-curl?x=1");
         let mut args = extra.to_vec();
         args.push(&url);
@@ -83,10 +87,8 @@ fn curl_reaches_registered_http_and_https_targets_through_the_proxy_environment(
 fn curl_without_the_ca_refuses_the_gateways_certificate() {
     let _guard = http_intercept::add("https://untrusted.gateway.test", support::echo()).unwrap();
     let proxy = http_intercept::proxy_url(Registry::global());
-    let empty = std::env::temp_dir().join(format!(
-        "http-intercept-no-ca-{}.pem",
-        std::process::id()
-    ));
+    let empty =
+        std::env::temp_dir().join(format!("http-intercept-no-ca-{}.pem", std::process::id()));
     // A CA bundle that does not hold the gateway's CA.
     std::fs::write(&empty, "").unwrap();
     let out = curl(&proxy, &empty, &["https://untrusted.gateway.test/"]);

@@ -228,7 +228,11 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn limits() {
         // A silent connection, a partial and a full h2 preface: closed at the deadline.
-        for opening in [&b""[..], b"PRI * HTTP/2.0\r\n", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"] {
+        for opening in [
+            &b""[..],
+            b"PRI * HTTP/2.0\r\n",
+            b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+        ] {
             let mut stream = connect().await;
             stream.write_all(opening).await.unwrap();
             let took = closed_after(stream).await;
@@ -295,7 +299,10 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         let took = closed_after(connect().await).await;
-        assert!(took < AUTH_DEADLINE / 2, "over the cap: closed after {took:?}");
+        assert!(
+            took < AUTH_DEADLINE / 2,
+            "over the cap: closed after {took:?}"
+        );
         drop(held);
     }
 }

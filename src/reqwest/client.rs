@@ -6,8 +6,8 @@ use std::sync::{Mutex, PoisonError};
 use base64::Engine as _;
 use hyper_util::client::proxy::matcher::{Intercept as ProxyHit, Matcher};
 
-use crate::gateway::server::{credentials, gateway};
 use crate::connect::Policy;
+use crate::gateway::server::{credentials, gateway};
 use crate::registry::Registry;
 use crate::scope::Lookup;
 use crate::target::uri_target;
