@@ -77,10 +77,12 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-#[cfg(any(feature = "reqwest", all(feature = "ureq", unix)))]
+#[cfg(any(feature = "gateway", all(feature = "ureq", unix)))]
 mod background;
 mod connect;
 mod error;
+#[cfg(feature = "gateway")]
+mod gateway;
 mod guard;
 mod hop;
 mod log;
@@ -104,8 +106,8 @@ pub mod mock;
 #[cfg(feature = "record")]
 #[cfg_attr(docsrs, doc(cfg(feature = "record")))]
 pub mod record;
-#[cfg(feature = "reqwest")]
-#[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
+#[cfg(any(feature = "reqwest", feature = "reqwest012"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "reqwest", feature = "reqwest012"))))]
 pub mod reqwest;
 #[cfg(feature = "server")]
 #[cfg_attr(docsrs, doc(cfg(feature = "server")))]
@@ -116,6 +118,9 @@ pub mod ureq;
 
 pub use crate::connect::{Connecting, Connector, InterceptStream, Policy};
 pub use crate::error::{BoxError, Error};
+#[cfg(feature = "gateway")]
+#[cfg_attr(docsrs, doc(cfg(feature = "gateway")))]
+pub use crate::gateway::proxy_url;
 pub use crate::guard::{Intercept, Intercepts};
 pub use crate::log::LoggedRequest;
 pub use crate::registry::Registry;

@@ -103,13 +103,13 @@ impl Registry {
     }
 
     /// A number no other registry of this process has.
-    #[cfg_attr(not(feature = "reqwest"), allow(dead_code))]
+    #[cfg_attr(not(feature = "gateway"), allow(dead_code))]
     pub(crate) fn id(&self) -> u64 {
         self.inner.id
     }
 
     /// A handle that does not keep the registry alive.
-    #[cfg_attr(not(feature = "reqwest"), allow(dead_code))]
+    #[cfg_attr(not(feature = "gateway"), allow(dead_code))]
     pub(crate) fn downgrade(&self) -> WeakRegistry {
         WeakRegistry(Arc::downgrade(&self.inner))
     }
@@ -382,7 +382,7 @@ impl Registry {
     /// finds through `lookup` loses its last registration, and the removal waits,
     /// briefly, for the connection to [acknowledge](Route::ack) it. `None` if nothing
     /// is registered.
-    #[cfg_attr(not(feature = "reqwest"), allow(dead_code))]
+    #[cfg_attr(not(feature = "gateway"), allow(dead_code))]
     pub(crate) fn watch(&self, lookup: &Lookup, authority: &str) -> Option<Route> {
         let host = self.host(lookup, authority)?;
         Some(host.attach(Route::acknowledging()))
@@ -466,10 +466,10 @@ impl Default for Registry {
 
 /// A [`Registry`] handle that does not keep it alive.
 #[derive(Clone)]
-#[cfg_attr(not(feature = "reqwest"), allow(dead_code))]
+#[cfg_attr(not(feature = "gateway"), allow(dead_code))]
 pub(crate) struct WeakRegistry(Weak<Inner>);
 
-#[cfg_attr(not(feature = "reqwest"), allow(dead_code))]
+#[cfg_attr(not(feature = "gateway"), allow(dead_code))]
 impl WeakRegistry {
     pub(crate) fn upgrade(&self) -> Option<Registry> {
         self.0.upgrade().map(|inner| Registry { inner })

@@ -187,7 +187,7 @@ impl Scope {
     }
 
     /// This scope as text, for the reqwest gateway's credentials.
-    #[cfg_attr(not(feature = "reqwest"), allow(dead_code))]
+    #[cfg_attr(not(feature = "gateway"), allow(dead_code))]
     pub(crate) fn encode(&self, out: &mut String) {
         use fmt::Write as _;
         let _ = match self.0 {
@@ -197,7 +197,7 @@ impl Scope {
         };
     }
 
-    #[cfg_attr(not(feature = "reqwest"), allow(dead_code))]
+    #[cfg_attr(not(feature = "gateway"), allow(dead_code))]
     fn decode(text: &str) -> Option<Scope> {
         let key = match text.as_bytes().first()? {
             b'p' if text.len() == 1 => Key::Process,
@@ -309,7 +309,7 @@ impl Lookup {
     }
 
     /// This lookup as text (`r3.t9.p`), for the reqwest gateway's credentials.
-    #[cfg_attr(not(feature = "reqwest"), allow(dead_code))]
+    #[cfg_attr(not(feature = "gateway"), allow(dead_code))]
     pub(crate) fn encode(&self) -> String {
         let mut out = String::new();
         for (i, scope) in self.scopes().iter().enumerate() {
@@ -322,7 +322,7 @@ impl Lookup {
     }
 
     /// The inverse of [`Lookup::encode`].
-    #[cfg_attr(not(feature = "reqwest"), allow(dead_code))]
+    #[cfg_attr(not(feature = "gateway"), allow(dead_code))]
     pub(crate) fn decode(text: &str) -> Option<Lookup> {
         let mut scopes = Vec::new();
         for part in text.split('.') {

@@ -13,7 +13,7 @@
 //!   leaf certificates. Minting a leaf for a new host is a single ECDSA signature.
 
 // With `tls` alone only the PEM export is used; the gateway and `serve_tls` use the rest.
-#![cfg_attr(not(any(feature = "reqwest", feature = "server")), allow(dead_code))]
+#![cfg_attr(not(any(feature = "gateway", feature = "server")), allow(dead_code))]
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -42,6 +42,9 @@ pub(crate) fn fill_random(buf: &mut [u8]) {
         .fill(buf)
         .expect("http-intercept: the aws-lc-rs random generator failed");
 }
+
+/// How many leaf configs the cache keeps at most.
+const CONFIG_CACHE_CAP: usize = 256;
 
 struct Ca {
     /// DER of the self-signed CA certificate: what clients are told to trust.
@@ -148,10 +151,13 @@ pub(crate) fn server_config_for(hosts: &[&str]) -> Result<Arc<ServerConfig>, Str
         .map_err(|e| e.to_string())?;
     cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     let cfg = Arc::new(cfg);
-    ca.configs
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .insert(key, cfg.clone());
+    let mut configs = ca.configs.lock().unwrap_or_else(PoisonError::into_inner);
+    // Bounded: a test that CONNECTs to ever new hosts must not grow it forever. Minting
+    // again costs one signature, so forgetting everything at the cap is good enough.
+    if configs.len() >= CONFIG_CACHE_CAP {
+        configs.clear();
+    }
+    configs.insert(key, cfg.clone());
     Ok(cfg)
 }
 
@@ -176,4 +182,23 @@ pub fn ca_certificate_pem() -> String {
     }
     pem.push_str("-----END CERTIFICATE-----\n");
     pem
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_leaf_config_cache_is_bounded() {
+        for i in 0..CONFIG_CACHE_CAP + 10 {
+            server_config(&format!("host-{i}.cache.test")).unwrap();
+        }
+        let len = ca().configs.lock().unwrap().len();
+        assert!(len <= CONFIG_CACHE_CAP, "{len} entries");
+        assert!(len > 0);
+        // A config is still served, and cached again.
+        let a = server_config("again.cache.test").unwrap();
+        let b = server_config("again.cache.test").unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+    }
 }

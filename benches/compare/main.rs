@@ -32,6 +32,7 @@ mod measure;
 mod mocks;
 mod peers;
 mod replay;
+mod reqwest012;
 mod rows;
 mod service;
 mod setup;
@@ -96,6 +97,7 @@ fn machine() -> String {
         ("record", cfg!(feature = "record")),
         ("reqwest", cfg!(feature = "reqwest")),
         ("server", cfg!(feature = "server")),
+        ("reqwest012", cfg!(feature = "reqwest012")),
     ]
     .into_iter()
     .filter_map(|(name, on)| on.then_some(name))

@@ -116,6 +116,7 @@ pub(crate) async fn run(
         rows.measure(REQWEST_TCP, Reqwest::plain(&server.url()))
             .await;
     }
+    crate::reqwest012::rows(&mut rows, &server.url()).await;
     drop(server);
     drop(http);
 

@@ -1,10 +1,13 @@
 //! `.intercept()` for reqwest's async and blocking client builders.
 
+use std::collections::HashSet;
+use std::sync::{Mutex, PoisonError};
+
 use base64::Engine as _;
 use hyper_util::client::proxy::matcher::{Intercept as ProxyHit, Matcher};
-use reqwest::{Proxy, Url};
 
-use super::gateway::{credentials, gateway};
+use crate::connect::Policy;
+use crate::gateway::server::{credentials, gateway};
 use crate::registry::Registry;
 use crate::scope::Lookup;
 use crate::target::uri_target;
@@ -47,72 +50,191 @@ pub trait ClientBuilderExt: sealed::Sealed + Sized {
     }
 
     /// Intercepts the targets registered in `registry`.
-    fn intercept_with(self, registry: &Registry) -> Self;
+    fn intercept_with(self, registry: &Registry) -> Self {
+        self.intercept_with_policy(registry, Policy::PassThrough)
+    }
+
+    /// Intercepts the targets registered in `registry`, and refuses what `policy`
+    /// refuses of the rest, as a [`Connector`](crate::Connector) with that policy does:
+    /// the client gets a `502 Bad Gateway` whose body and
+    /// [`ERROR_HEADER`](crate::ERROR_HEADER) (`denied`) name the target and how to
+    /// register it, for `https://` too (answered inside the tunnel, over TLS with the
+    /// in-memory CA). Default of the other methods: [`Policy::PassThrough`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use http_intercept::reqwest::ClientBuilderExt;
+    /// use http_intercept::{Policy, Registry};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    /// let client = reqwest::Client::builder()
+    ///     .intercept_with_policy(Registry::global(), Policy::Deny)
+    ///     .build()?;
+    /// let res = client.get("https://not-registered.policy-example.test/").send().await?;
+    /// assert_eq!(res.status(), 502);
+    /// assert_eq!(res.headers()[http_intercept::ERROR_HEADER], "denied");
+    /// assert!(res.text().await?.contains("not-registered.policy-example.test:443"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    fn intercept_with_policy(self, registry: &Registry, policy: Policy) -> Self;
 }
 
 mod sealed {
     pub trait Sealed {}
-    impl Sealed for reqwest::ClientBuilder {}
-    impl Sealed for reqwest::blocking::ClientBuilder {}
 }
 
-impl ClientBuilderExt for reqwest::ClientBuilder {
-    fn intercept_with(self, registry: &Registry) -> Self {
-        self.proxy(gateway_proxy(registry))
-            .proxy(system_proxy())
-            .tls_certs_merge([ca_certificate()])
+/// The implementations for one reqwest version: `$krate` is its crate; `$trust` adds
+/// the CA certificate `$ca` to the builder `$b`.
+macro_rules! implement {
+    ($feature:literal, $version:ident, $krate:ident, |$b:ident, $ca:ident| $trust:expr) => {
+        #[cfg(feature = $feature)]
+        mod $version {
+            use ::$krate as rq;
+            use hyper_util::client::proxy::matcher::Matcher;
+            use rq::{Proxy, Url};
+
+            use super::{gateway_route, system_hit, ClientBuilderExt};
+            use crate::connect::Policy;
+            use crate::registry::Registry;
+
+            impl super::sealed::Sealed for rq::ClientBuilder {}
+            impl super::sealed::Sealed for rq::blocking::ClientBuilder {}
+
+            impl ClientBuilderExt for rq::ClientBuilder {
+                fn intercept_with_policy(self, registry: &Registry, policy: Policy) -> Self {
+                    let $b = self
+                        .proxy(gateway_proxy(registry, policy))
+                        .proxy(system_proxy());
+                    let $ca = ca_certificate();
+                    $trust
+                }
+            }
+
+            impl ClientBuilderExt for rq::blocking::ClientBuilder {
+                fn intercept_with_policy(self, registry: &Registry, policy: Policy) -> Self {
+                    let $b = self
+                        .proxy(gateway_proxy(registry, policy))
+                        .proxy(system_proxy());
+                    let $ca = ca_certificate();
+                    $trust
+                }
+            }
+
+            fn gateway_proxy(registry: &Registry, policy: Policy) -> Proxy {
+                let (route, user, password) = gateway_route(registry, policy);
+                Proxy::custom(move |url: &Url| route(url.as_str()))
+                    // Sent both on absolute-form `http://` requests and on the CONNECT
+                    // of tunnels.
+                    .basic_auth(&user, password)
+            }
+
+            /// reqwest's automatic system proxy, which it drops once any proxy is added
+            /// and has no public constructor for, rebuilt from the matcher reqwest
+            /// itself uses. Like reqwest, it reads the environment once, when the
+            /// client is configured.
+            fn system_proxy() -> Proxy {
+                let matcher = Matcher::from_system();
+                Proxy::custom(move |url: &Url| {
+                    let (uri, credentials) = system_hit(&matcher, url.as_str())?;
+                    let Ok(mut url) = Url::parse(&uri) else {
+                        return Some(uri);
+                    };
+                    if let Some((user, password)) = credentials {
+                        let _ = url.set_username(&user);
+                        let _ = url.set_password(Some(&password));
+                    }
+                    Some(String::from(url))
+                })
+            }
+
+            /// The process's CA as a reqwest certificate (made on first use: tens of
+            /// milliseconds, once).
+            fn ca_certificate() -> rq::Certificate {
+                rq::Certificate::from_der(&crate::tls::ca_cert_der())
+                    .expect("http-intercept: its own CA certificate parses")
+            }
+        }
+    };
+}
+
+implement!("reqwest", v013, reqwest, |builder, ca| builder
+    .tls_certs_merge([ca]));
+implement!("reqwest012", v012, reqwest012, |builder, ca| {
+    super::install_provider();
+    builder.add_root_certificate(ca)
+});
+
+/// reqwest 0.12's rustls backend, built without a provider of its own (its `ring` one
+/// is left out), uses the process default: install aws-lc-rs there unless the program
+/// installed one.
+#[cfg(feature = "reqwest012")]
+fn install_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Lost a race with another installer: theirs is as good.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     }
 }
 
-impl ClientBuilderExt for reqwest::blocking::ClientBuilder {
-    fn intercept_with(self, registry: &Registry) -> Self {
-        self.proxy(gateway_proxy(registry))
-            .proxy(system_proxy())
-            .tls_certs_merge([ca_certificate()])
-    }
-}
-
-/// The gateway for targets registered in `registry`, nothing for the rest. reqwest
-/// calls this with `scheme://host[:port]` when it decides on proxy credentials for an
-/// `http://` request and when it opens a new connection.
+/// The route of the gateway proxy, with the credentials it carries: the gateway for
+/// targets registered in `registry`, nothing for the rest. reqwest calls the route with
+/// `scheme://host[:port]` when it decides on proxy credentials for an `http://` request
+/// and when it opens a new connection.
 ///
 /// The client sees the registrations of the scope it is built in (see
 /// [`Scope`](crate::Scope)): its requests are served on the crate's background thread,
 /// which belongs to no test.
-fn gateway_proxy(registry: &Registry) -> Proxy {
+fn gateway_route(
+    registry: &Registry,
+    policy: Policy,
+) -> (
+    impl Fn(&str) -> Option<String> + Send + Sync + 'static,
+    String,
+    &'static str,
+) {
     let weak = registry.downgrade();
     let lookup = Lookup::here();
-    let (user, password) = credentials(registry, &lookup);
-    Proxy::custom(move |url: &Url| {
-        let registry = weak.upgrade()?;
-        let uri: http::Uri = url.as_str().parse().ok()?;
+    let (user, password) = credentials(registry, &lookup, policy);
+    let direct = Mutex::new(HashSet::<String>::new());
+    let route = move |url: &str| {
+        let uri: http::Uri = url.parse().ok()?;
         let target = uri_target(&uri)?;
-        registry
-            .host(&lookup, &target.authority())
-            .map(|_| gateway().url().to_owned())
-    })
-    // Sent both on absolute-form `http://` requests and on the CONNECT of tunnels.
-    .basic_auth(&user, password)
-}
-
-/// reqwest's automatic system proxy, which it drops once any proxy is added and has no
-/// public constructor for, rebuilt from the matcher reqwest itself uses. Like reqwest,
-/// it reads the environment once, when the client is configured.
-fn system_proxy() -> Proxy {
-    let matcher = Matcher::from_system();
-    Proxy::custom(move |url: &Url| {
-        let uri: http::Uri = url.as_str().parse().ok()?;
-        matcher.intercept(&uri).map(|hit| proxy_url(&hit))
-    })
-}
-
-/// A matcher hit as a proxy URL reqwest accepts, its credentials put back in.
-fn proxy_url(hit: &ProxyHit) -> String {
-    let uri = hit.uri().to_string();
-    let Ok(mut url) = Url::parse(&uri) else {
-        return uri;
+        let authority = target.authority();
+        let http = uri.scheme() == Some(&http::uri::Scheme::HTTP);
+        let mut direct = direct.lock().unwrap_or_else(PoisonError::into_inner);
+        // reqwest adds the proxy credentials to every `http://` request the proxy
+        // matches, and sends it over any connection pooled for its destination: after
+        // one direct `http://` request, that may be a direct connection to the real
+        // host. Such a host stays direct for this client, so our credentials never
+        // reach it.
+        if http && direct.contains(&authority) {
+            return None;
+        }
+        let registered = weak
+            .upgrade()
+            .is_some_and(|registry| registry.host(&lookup, &authority).is_some());
+        // What the policy refuses goes to the gateway too, which answers the refusal.
+        let hit = (registered || !policy.allows(&target)).then(|| gateway().url().to_owned());
+        if hit.is_none() && http {
+            direct.insert(authority);
+        }
+        hit
     };
-    let credentials = match hit.basic_auth() {
+    (route, user, password)
+}
+
+/// The system proxy for `url`, if any: its URL and its credentials.
+fn system_hit(matcher: &Matcher, url: &str) -> Option<(String, Option<(String, String)>)> {
+    let uri: http::Uri = url.parse().ok()?;
+    let hit = matcher.intercept(&uri)?;
+    Some((hit.uri().to_string(), hit_credentials(&hit)))
+}
+
+/// A matcher hit's credentials, decoded.
+fn hit_credentials(hit: &ProxyHit) -> Option<(String, String)> {
+    match hit.basic_auth() {
         Some(basic) => basic
             .to_str()
             .ok()
@@ -121,17 +243,5 @@ fn proxy_url(hit: &ProxyHit) -> String {
             .and_then(|raw| String::from_utf8(raw).ok())
             .and_then(|s| s.split_once(':').map(|(u, p)| (u.to_owned(), p.to_owned()))),
         None => hit.raw_auth().map(|(u, p)| (u.to_owned(), p.to_owned())),
-    };
-    if let Some((user, password)) = credentials {
-        let _ = url.set_username(&user);
-        let _ = url.set_password(Some(&password));
     }
-    url.into()
-}
-
-/// The process's CA as a reqwest certificate (made on first use: tens of milliseconds,
-/// once).
-fn ca_certificate() -> reqwest::Certificate {
-    reqwest::Certificate::from_der(&crate::tls::ca_cert_der())
-        .expect("http-intercept: its own CA certificate parses")
 }

@@ -1,4 +1,6 @@
-//! reqwest (async and blocking) support, through an in-process loopback gateway.
+//! reqwest (async and blocking) support, through an in-process loopback gateway:
+//! reqwest 0.13 with the feature `reqwest`, reqwest 0.12 with the feature `reqwest012`
+//! (one trait, [`ClientBuilderExt`], for both; one gateway, one CA).
 //!
 //! reqwest has no public way to plug in a connector, so a client built with
 //! [`.intercept()`](ClientBuilderExt::intercept) sends its requests for registered
@@ -26,16 +28,24 @@
 //!
 //! - The gateway starts on first use, once per process, on the crate's background
 //!   runtime; it works for clients on `#[tokio::test]` runtimes, multi-thread runtimes
-//!   and plain threads (`reqwest::blocking`). The registered services run there too,
-//!   so paused tokio time does not reach them on this path.
+//!   and plain threads (`reqwest::blocking`). Each client connection is served on a
+//!   thread of its own, where the registered services run: a service that blocks
+//!   stalls only its connection, and paused tokio time does not reach services on this
+//!   path.
+//! - Policies: [`intercept_with_policy`](ClientBuilderExt::intercept_with_policy) with
+//!   [`Policy::Deny`](crate::Policy::Deny) or `LoopbackOnly` refuses unregistered
+//!   targets with a 502 that names the target, `https://` included.
+//! - Limits: a connection that sends no authorized request within 10 s is closed, an
+//!   idle one (no request in progress, no byte moved) after 90 s; at most 1 024
+//!   connections are open at once.
 //! - `http://` requests reach it as proxy requests; `https://` ones as a `CONNECT`
 //!   tunnel, whose TLS it terminates with a certificate for the requested host (names
 //!   and IP literals), signed by a CA made in memory for this process and trusted only
 //!   by clients built with `.intercept()`. No key or certificate is written to disk.
 //!   HTTP/2 (ALPN) and HTTP/1.1 both work.
-//! - It forwards each request in memory, through the crate's own
-//!   [`Connector`](crate::Connector), so services see what they see from any other
-//!   client (absolute URI, `Host`), over HTTP/1.1, with no proxy artefacts.
+//! - It hands each request to the registered service directly, in memory, so services
+//!   see what they see from any other client (see the README's "What a service
+//!   sees"), in the HTTP version reqwest spoke, with no proxy artefacts.
 //! - It is not an open proxy: requests without this process's proxy credentials get a
 //!   407, requests for targets that are not registered a 403.
 //! - After a guard is dropped, a client holding a pooled connection to its target
@@ -48,31 +58,14 @@
 //! figures. The first `.intercept()` of a process makes the CA (tens of
 //! milliseconds). https to an IPv6 literal through any proxy fails inside reqwest
 //! 0.13 ("invalid server name"); IPv4 literals work. A client that already holds a
-//! pooled direct connection to a host keeps using it after the host is registered:
-//! register before the client first talks to the host. A user-set
+//! pooled direct connection to a host keeps using it after the host is registered, and
+//! a client that sent an `http://` request direct to a host keeps that host direct for
+//! its life (reqwest would send the gateway's credentials over the pooled direct
+//! connection): register before the client first talks to the host. A user-set
 //! `ClientBuilder::retry` policy replaces reqwest's retries of refused HTTP/2 streams
 //! that the gateway relies on after a guard is dropped.
 
 mod client;
-mod forward;
-mod gateway;
-mod tunnel;
 
 pub use self::client::ClientBuilderExt;
-
-use crate::registry::Registry;
-
-/// The gateway's proxy URL, with the credentials for the targets of `registry`, for
-/// clients that are not reqwest but take a proxy (a subprocess's `HTTPS_PROXY`, curl's
-/// `--proxy`): `http://registry-N-SCOPES:SECRET@127.0.0.1:PORT`. Starts the gateway.
-///
-/// The URL sees the registrations of the caller's scope (see
-/// [`Scope`](crate::Scope)), then the process-wide ones, whoever uses it.
-///
-/// Such a client must also trust [`ca_certificate_pem`](crate::ca_certificate_pem) for
-/// `https://` targets.
-pub fn proxy_url(registry: &Registry) -> String {
-    let (user, password) = gateway::credentials(registry, &crate::scope::Lookup::here());
-    let url = gateway::gateway().url();
-    url.replacen("http://", &format!("http://{user}:{password}@"), 1)
-}
+pub use crate::gateway::proxy_url;

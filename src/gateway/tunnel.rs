@@ -8,14 +8,20 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 
 use super::forward::{self, Body};
-use super::gateway::{serve_connection, ConnState, Leg, View};
+use super::server::{serve_connection, ConnState, Leg, View};
 use crate::target::normalize_host;
 
 /// How long a client may take to complete the TLS handshake in a tunnel.
 const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Answers a `CONNECT` for a registered authority with 200, then serves the tunnel.
-pub(super) fn connect(req: Request<Incoming>, view: View) -> Response<Body> {
+///
+/// `keep` is held until the tunnel closes (the thread serving the connection waits for it).
+pub(super) fn connect(
+    req: Request<Incoming>,
+    view: View,
+    keep: Option<tokio::sync::mpsc::Sender<()>>,
+) -> Response<Body> {
     // CONNECT's target is authority-form: `host:port`, the port mandatory.
     let Some((host, port)) = req
         .uri()
@@ -28,7 +34,9 @@ pub(super) fn connect(req: Request<Incoming>, view: View) -> Response<Body> {
         return forward::text(StatusCode::BAD_REQUEST, "CONNECT to an invalid host");
     };
     let authority = format!("{host}:{port}");
-    if view.host(&authority).is_none() {
+    // A target the client's policy refuses gets its tunnel too: the refusal is answered
+    // inside it, where the client reads it (a refused CONNECT loses the explanation).
+    if view.host(&authority).is_none() && !view.refuses(&authority) {
         return forward::not_intercepted(&authority);
     }
     let config = match crate::tls::server_config(&host) {
@@ -37,6 +45,7 @@ pub(super) fn connect(req: Request<Incoming>, view: View) -> Response<Body> {
     };
     // The tunnel exists once the 200 is written; hyper then hands the connection over.
     tokio::spawn(async move {
+        let _keep = keep;
         let Ok(upgraded) = hyper::upgrade::on(req).await else {
             return;
         };
@@ -47,7 +56,7 @@ pub(super) fn connect(req: Request<Incoming>, view: View) -> Response<Body> {
         let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await else {
             return;
         };
-        let state = Arc::new(ConnState::new(Leg::Tunnel { view, authority }));
+        let state = Arc::new(ConnState::new(Leg::Tunnel { view, authority }, None));
         serve_connection(tls, state).await;
     });
     Response::new(forward::empty())

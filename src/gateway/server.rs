@@ -16,6 +16,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::task::Poll;
 
@@ -31,6 +32,8 @@ use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 
 use super::forward::{self, Body, RealNetwork};
+use super::limits::{Activity, Slot, Tracked, AUTH_DEADLINE};
+use crate::connect::Policy;
 use crate::registry::{Host, Registry, WeakRegistry};
 use crate::route::Route;
 use crate::scope::Lookup;
@@ -87,12 +90,42 @@ async fn accept_loop(listener: std::net::TcpListener) {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
             continue;
         };
+        // Over the cap: closed at once (every local process can connect).
+        let Some(slot) = Slot::take() else {
+            continue;
+        };
         let _ = stream.set_nodelay(true);
-        tokio::spawn(serve_connection(
-            stream,
-            Arc::new(ConnState::new(Leg::Proxy)),
-        ));
+        let Ok(stream) = stream.into_std() else {
+            continue;
+        };
+        // Each connection on a thread of its own: a service that blocks (a sync lock,
+        // `std::thread::sleep`, a nested `reqwest::blocking` call through the gateway)
+        // stalls its own connection only. A thread that cannot start drops it.
+        let _ = std::thread::Builder::new()
+            .name("http-intercept-gateway".into())
+            .spawn(move || serve_on_own_thread(stream, slot));
     }
+}
+
+/// Serves one accepted TCP connection on a current-thread runtime of this thread, until
+/// it and the tunnel it may carry are closed.
+fn serve_on_own_thread(stream: std::net::TcpStream, slot: Slot) {
+    let _slot = slot;
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return;
+    };
+    runtime.block_on(async move {
+        let Ok(stream) = tokio::net::TcpStream::from_std(stream) else {
+            return;
+        };
+        let (keep, mut kept) = tokio::sync::mpsc::channel::<()>(1);
+        serve_connection(stream, Arc::new(ConnState::new(Leg::Proxy, Some(keep)))).await;
+        // A CONNECT's tunnel outlives the proxy exchange that opened it: wait for it.
+        let _ = kept.recv().await;
+    });
 }
 
 // ===== credentials =====
@@ -119,6 +152,7 @@ fn registries() -> &'static Mutex<Vec<(u64, WeakRegistry)>> {
 pub(super) struct View {
     registry: Registry,
     lookup: Lookup,
+    policy: Policy,
 }
 
 impl View {
@@ -126,16 +160,51 @@ impl View {
     pub(super) fn host(&self, authority: &str) -> Option<Arc<Host>> {
         self.registry.host(&self.lookup, authority)
     }
+
+    /// Whether these clients' policy refuses `authority` (`host:port`) when nothing is
+    /// registered for it.
+    pub(super) fn refuses(&self, authority: &str) -> bool {
+        self.policy != Policy::PassThrough
+            && crate::target::Target::parse(authority).is_ok_and(|t| !self.policy.allows(&t))
+    }
 }
 
-/// The proxy credentials (user, password) for clients of `registry` that see `lookup`.
-pub(crate) fn credentials(registry: &Registry, lookup: &Lookup) -> (String, &'static str) {
+/// One letter per policy, in the proxy user name.
+fn policy_code(policy: Policy) -> char {
+    match policy {
+        Policy::Deny => 'd',
+        Policy::LoopbackOnly => 'l',
+        _ => 'a',
+    }
+}
+
+fn policy_from_code(code: &str) -> Option<Policy> {
+    match code {
+        "a" => Some(Policy::PassThrough),
+        "d" => Some(Policy::Deny),
+        "l" => Some(Policy::LoopbackOnly),
+        _ => None,
+    }
+}
+
+/// The proxy credentials (user, password) for clients of `registry` that see `lookup`
+/// and refuse what `policy` refuses.
+pub(crate) fn credentials(
+    registry: &Registry,
+    lookup: &Lookup,
+    policy: Policy,
+) -> (String, &'static str) {
     let mut known = registries().lock().unwrap_or_else(PoisonError::into_inner);
     known.retain(|(_, weak)| weak.upgrade().is_some());
     if !known.iter().any(|(id, _)| *id == registry.id()) {
         known.push((registry.id(), registry.downgrade()));
     }
-    let user = format!("registry-{}-{}", registry.id(), lookup.encode());
+    let user = format!(
+        "registry-{}-{}-{}",
+        registry.id(),
+        policy_code(policy),
+        lookup.encode()
+    );
     (user, secret())
 }
 
@@ -151,15 +220,21 @@ fn authorized(headers: &HeaderMap) -> Option<View> {
     if !constant_time_eq(password.as_bytes(), secret().as_bytes()) {
         return None;
     }
-    let (id, lookup) = user.strip_prefix("registry-")?.split_once('-')?;
+    let (id, rest) = user.strip_prefix("registry-")?.split_once('-')?;
+    let (policy, lookup) = rest.split_once('-')?;
     let id: u64 = id.parse().ok()?;
+    let policy = policy_from_code(policy)?;
     let lookup = Lookup::decode(lookup)?;
     let known = registries().lock().unwrap_or_else(PoisonError::into_inner);
     let registry = known
         .iter()
         .find(|(known_id, _)| *known_id == id)
         .and_then(|(_, weak)| weak.upgrade())?;
-    Some(View { registry, lookup })
+    Some(View {
+        registry,
+        lookup,
+        policy,
+    })
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -185,6 +260,11 @@ type Watch = (AbortHandle, Route);
 /// connection down gracefully when one is removed.
 pub(super) struct ConnState {
     leg: Leg,
+    /// Held by the tunnel a `CONNECT` opens, so that its thread waits for it.
+    keep: Option<tokio::sync::mpsc::Sender<()>>,
+    /// Whether a request with this process's credentials came (tunnels: from the start).
+    authorized: AtomicBool,
+    activity: Arc<Activity>,
     served: Mutex<Vec<(String, Option<Watch>)>>,
     /// Routes that went stale: acknowledged once the connection started shutting down.
     stale: Mutex<Vec<Route>>,
@@ -192,9 +272,12 @@ pub(super) struct ConnState {
 }
 
 impl ConnState {
-    pub(super) fn new(leg: Leg) -> ConnState {
+    pub(super) fn new(leg: Leg, keep: Option<tokio::sync::mpsc::Sender<()>>) -> ConnState {
         ConnState {
+            authorized: AtomicBool::new(matches!(leg, Leg::Tunnel { .. })),
             leg,
+            keep,
+            activity: Arc::default(),
             served: Mutex::default(),
             stale: Mutex::default(),
             shutdown: Notify::new(),
@@ -287,7 +370,26 @@ where
 {
     let svc = {
         let state = state.clone();
-        service_fn(move |req| handle(req, state.clone()))
+        service_fn(move |req| {
+            let in_flight = state.activity.request();
+            let state = state.clone();
+            async move {
+                let res = handle(req, state).await;
+                drop(in_flight);
+                res
+            }
+        })
+    };
+    let io = Tracked::new(io, state.activity.clone());
+    // Until the first authorized request, then while bytes move or requests run.
+    let watchdog = {
+        let state = state.clone();
+        async move {
+            tokio::time::sleep(AUTH_DEADLINE).await;
+            if state.authorized.load(Ordering::Acquire) {
+                state.activity.idle().await;
+            }
+        }
     };
     let mut builder = auto::Builder::new(TokioExecutor::new());
     // Every local process can connect: one that sends nothing is dropped.
@@ -300,6 +402,8 @@ where
     let mut conn = Box::pin(builder.serve_connection_with_upgrades(TokioIo::new(io), svc));
     tokio::select! {
         _ = conn.as_mut() => return,
+        // Dropping the connection closes it.
+        () = watchdog => return,
         () = state.shutdown.notified() => conn.as_mut().graceful_shutdown(),
     }
     // Poll once, so that hyper writes the GOAWAY before the removal is acknowledged.
@@ -320,7 +424,11 @@ async fn handle(
     match &state.leg {
         Leg::Proxy => {
             let target = absolute_http_authority(req.uri());
-            let Some(view) = authorized(req.headers()) else {
+            let view = authorized(req.headers());
+            if view.is_some() {
+                state.authorized.store(true, Ordering::Release);
+            }
+            let Some(view) = view else {
                 // After its target was removed, a client reuses its pooled connection
                 // for it, without credentials: answer as the real host would.
                 if let Some(authority) = &target {
@@ -331,7 +439,7 @@ async fn handle(
                 return Ok(forward::proxy_auth_required());
             };
             if req.method() == Method::CONNECT {
-                return Ok(super::tunnel::connect(req, view));
+                return Ok(super::tunnel::connect(req, view, state.keep.clone()));
             }
             let Some(authority) = target else {
                 return Ok(forward::text(
@@ -340,6 +448,9 @@ async fn handle(
                 ));
             };
             if view.host(&authority).is_none() {
+                if view.refuses(&authority) {
+                    return Ok(forward::denied(&authority, Scheme::Http));
+                }
                 if state.served(&authority) {
                     return forward::late(req, &authority, Scheme::Http, real).await;
                 }
@@ -352,6 +463,9 @@ async fn handle(
             // Every request in the tunnel is for the authority it was opened for,
             // whatever `Host` says; no proxy credentials travel inside.
             if view.host(authority).is_none() {
+                if view.refuses(authority) {
+                    return Ok(forward::denied(authority, Scheme::Https));
+                }
                 return forward::late(req, authority, Scheme::Https, real).await;
             }
             state.watch(view, authority, req.version());

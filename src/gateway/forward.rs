@@ -15,7 +15,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
-use super::gateway::View;
+use super::server::View;
 use crate::error::BoxError;
 use crate::hop::strip_hop_by_hop;
 use crate::target::{uri_target, Scheme};
@@ -204,5 +204,24 @@ pub(super) fn not_intercepted(authority: &str) -> Response<Body> {
     text(
         StatusCode::FORBIDDEN,
         &format!("{authority} is not intercepted; this gateway only serves registered targets"),
+    )
+}
+
+/// The answer for a target the client's policy refuses: a 502 whose body and
+/// [`ERROR_HEADER`](crate::ERROR_HEADER) (`denied`) say which target and how to register
+/// it, the same answer a [`Connector`](crate::Connector) gives.
+pub(super) fn denied(authority: &str, scheme: Scheme) -> Response<Body> {
+    let url = match crate::target::Target::parse(&format!("{}://{authority}", scheme.as_str())) {
+        Ok(target) => target.url(),
+        Err(_) => format!("{}://{authority}", scheme.as_str()),
+    };
+    let denied = crate::error::Error::new(crate::error::Kind::Denied {
+        authority: authority.to_owned(),
+        url,
+    });
+    crate::service::text_response(
+        StatusCode::BAD_GATEWAY,
+        "denied",
+        format!("http-intercept: {denied}"),
     )
 }
