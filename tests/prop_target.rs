@@ -99,7 +99,7 @@ fn target_like() -> impl Strategy<Value = String> {
 
 fn socket_addr() -> impl Strategy<Value = SocketAddr> {
     let ip = prop_oneof![
-        any::<[u8; 4]>().prop_map(|o| IpAddr::from(o)),
+        any::<[u8; 4]>().prop_map(IpAddr::from),
         any::<[u16; 8]>().prop_map(|s| IpAddr::from(Ipv6Addr::from(s))),
         Just(IpAddr::from([0u8; 4])),
         Just(IpAddr::from(Ipv6Addr::LOCALHOST)),

@@ -8,6 +8,7 @@
 //! cargo bench --all-features --bench compare       # with those and the reqwest rows
 //! cargo bench --bench compare -- wiremock "in memory"  # only rows whose name contains a word
 //! cargo bench --bench compare -- current_thread     # one runtime (or multi_thread)
+//! cargo bench --all-features --bench compare -- scale  # only the scale rows
 //! cargo test --bench compare                       # smoke run: every row once, numbers meaningless
 //! ```
 //!
@@ -28,6 +29,7 @@ mod measure;
 mod peers;
 mod replay;
 mod rows;
+mod scale;
 mod service;
 mod setup;
 mod table;
@@ -103,6 +105,9 @@ fn machine() -> String {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if scale::child(&args) {
+        return;
+    }
     // `cargo bench` passes --bench; `cargo test --benches` passes nothing: a smoke run.
     let full = args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a == "--smoke");
     let mut words: Vec<String> = args
@@ -134,6 +139,7 @@ fn main() {
         report.add_setup(i, rt.block_on(setup::run(budget, &filter, flavor)));
     }
     let replay = replay::report(budget, &filter, full);
+    let scale = scale::report(budget, &filter, full);
 
     println!();
     if !full {
@@ -143,6 +149,7 @@ fn main() {
     println!("{}", report.requests_table());
     println!("{}", report.setup_table());
     println!("{}", replay.text);
+    println!("{}", scale.text);
     println!("{}", report.targets_table(replay.ratio));
     println!("(measured in {:.0} s)", started.elapsed().as_secs_f64());
 }
