@@ -28,7 +28,7 @@ const TARGET: &str = "http://scale.compare.test";
 const LIVE: usize = 10_000;
 
 /// The client paths a child can take, in the order of the table.
-const PATHS: [(&str, &str); 7] = [
+const PATHS: [(&str, &str); 8] = [
     ("hyper-h1", "hyper-util `Connector`, HTTP/1.1"),
     ("hyper-h2", "hyper-util `Connector`, HTTP/2"),
     ("reqwest-http", "reqwest `.intercept()`, http"),
@@ -38,6 +38,10 @@ const PATHS: [(&str, &str); 7] = [
     (
         "reqwest-plain",
         "for reference: a plain `reqwest::Client` (build only, no request)",
+    ),
+    (
+        "ca",
+        "for reference: the in-memory CA, `ca_certificate_pem()` (as build)",
     ),
 ];
 
@@ -138,6 +142,14 @@ fn first_request(path: &str, started: Instant) -> [Duration; 3] {
             assert_eq!(body.expect("a body"), BODY);
             (built, started.elapsed())
         }),
+        #[cfg(feature = "tls")]
+        "ca" => {
+            // The first key generation of the process, which `.intercept()` pays.
+            let pem = http_intercept::ca_certificate_pem();
+            let built = started.elapsed();
+            assert!(pem.contains("CERTIFICATE"));
+            (built, built)
+        }
         "reqwest-plain" => {
             // Where a fresh process's reqwest time goes without this crate: the build.
             let client = reqwest::Client::builder().build().expect("a client");
@@ -184,6 +196,7 @@ fn available(path: &str) -> bool {
     match path {
         "hyper-h1" | "hyper-h2" | "reqwest-plain" => true,
         "ureq" => cfg!(all(feature = "ureq", unix)),
+        "ca" => cfg!(feature = "tls"),
         _ => cfg!(feature = "reqwest"),
     }
 }
