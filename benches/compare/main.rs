@@ -10,6 +10,7 @@
 //! cargo bench --bench compare -- wiremock "in memory"  # only rows whose name contains a word
 //! cargo bench --bench compare -- current_thread     # one runtime (or multi_thread)
 //! cargo bench --bench compare --all-features -- mocks:  # the declarative-mock rows
+//! cargo bench --all-features --bench compare -- scale  # only the scale rows
 //! cargo test --bench compare                       # smoke run: every row once, numbers meaningless
 //! ```
 //!
@@ -34,6 +35,7 @@ mod peers;
 mod replay;
 mod reqwest012;
 mod rows;
+mod scale;
 mod service;
 mod setup;
 mod table;
@@ -112,6 +114,9 @@ fn machine() -> String {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if scale::child(&args) {
+        return;
+    }
     // `cargo bench` passes --bench; `cargo test --benches` passes nothing: a smoke run.
     let full = args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a == "--smoke");
     let mut words: Vec<String> = args
@@ -145,6 +150,7 @@ fn main() {
     let replay = replay::report(budget, &filter, full);
     let mocks = mocks::report(budget, &filter, &runtimes);
     let cassette_io = cassette_io::report(budget, &filter, full);
+    let scale = scale::report(budget, &filter, full);
 
     println!();
     if !full {
@@ -156,6 +162,7 @@ fn main() {
     println!("{}", replay.text);
     println!("{mocks}");
     println!("{cassette_io}");
+    println!("{}", scale.text);
     println!("{}", report.targets_table(replay.ratio));
     println!("(measured in {:.0} s)", started.elapsed().as_secs_f64());
 }
