@@ -112,7 +112,7 @@ async fn requests_racing_the_drop(h2: bool) {
                 tokio::spawn(async move { ask(&client, &url).await })
             })
             .collect();
-        if round % 2 == 0 {
+        if round.is_multiple_of(2) {
             tokio::task::yield_now().await;
         }
         drop(guard);

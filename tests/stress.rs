@@ -417,7 +417,7 @@ async fn round(
         &format!("{tag}/drop"),
         plan.reqwest_drop_race,
     );
-    if round % 2 == 0 {
+    if round.is_multiple_of(2) {
         tokio::task::yield_now().await;
     }
     drop(guard);
@@ -576,7 +576,7 @@ async fn mid_body(
 
 /// One thread: its runtime, clients and loopback server, then the rounds.
 fn thread_main(plan: Plan, thread: usize, rounds: usize) -> Tally {
-    let rt = if thread % 2 == 0 {
+    let rt = if thread.is_multiple_of(2) {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
