@@ -415,15 +415,21 @@ impl CassetteBuilder {
         let disk = Fingerprint::of(bytes.as_deref());
         let mut loaded = match (mode, bytes) {
             (Mode::Record, _) | (_, None) => None,
-            (_, Some(bytes)) => Some(format::parse(&self.path, &bytes)?),
+            (_, Some(bytes)) => {
+                // Indexed as they are read, while each is still in the cache.
+                let mut loaded = Loaded::with_capacity(bytes.len() / 256);
+                format::parse_each(&self.path, bytes.into(), |i| loaded.push(&self.matchers, i))?;
+                Some(loaded)
+            }
         };
         let mut mode = mode;
-        if let (Some(age), Some(interactions), Mode::Once | Mode::NewEpisodes) =
+        if let (Some(age), Some(file), Mode::Once | Mode::NewEpisodes) =
             (self.re_record_after, &loaded, mode)
         {
-            let recorded = interactions
+            let recorded = file
+                .entries
                 .iter()
-                .filter_map(|i| i.recorded_at)
+                .filter_map(|e| e.interaction.recorded_at)
                 .min()
                 .or_else(|| {
                     std::fs::metadata(&self.path)
@@ -447,11 +453,11 @@ impl CassetteBuilder {
             }
         };
         let not_found = self.not_found.unwrap_or(NotFound::Report);
-        self.build(
+        self.build_loaded(
             mode,
             replay,
             record,
-            loaded.unwrap_or_default(),
+            loaded.unwrap_or_else(|| Loaded::with_capacity(0)),
             disk,
             not_found,
         )
@@ -481,24 +487,31 @@ impl CassetteBuilder {
         disk: Option<Fingerprint>,
         not_found: NotFound,
     ) -> Result<Cassette, Error> {
-        let mut state = State {
-            entries: Vec::with_capacity(interactions.len()),
-            index: Index::with_capacity(interactions.len()),
+        let mut loaded = Loaded::with_capacity(interactions.len());
+        for interaction in interactions {
+            loaded.push(&self.matchers, interaction);
+        }
+        self.build_loaded(mode, replay, record, loaded, disk, not_found)
+    }
+
+    fn build_loaded(
+        self,
+        mode: Mode,
+        replay: bool,
+        record: bool,
+        loaded: Loaded,
+        disk: Option<Fingerprint>,
+        not_found: NotFound,
+    ) -> Result<Cassette, Error> {
+        let state = State {
+            saved_upto: loaded.entries.len(),
+            entries: loaded.entries,
+            index: loaded.index,
             dirty: false,
             misses: Vec::new(),
-            saved_upto: 0,
             disk,
             merged: false,
         };
-        for interaction in interactions {
-            let fields = self.matchers.fields(&interaction.request);
-            state.index.push(fields.key(), 0);
-            state.entries.push(Arc::new(Entry {
-                interaction,
-                fields,
-            }));
-        }
-        state.saved_upto = state.entries.len();
         let upstream = self.upstream.unwrap_or_else(|| Upstream::new(Proxy::new()));
         Ok(Cassette::from_shared(Arc::new(Shared {
             path: self.path,
@@ -514,5 +527,29 @@ impl CassetteBuilder {
             upstream,
             state: Mutex::new(state),
         })))
+    }
+}
+
+/// Interactions read from a file, indexed, as a cassette starts with them.
+struct Loaded {
+    entries: Vec<Arc<Entry>>,
+    index: Index,
+}
+
+impl Loaded {
+    fn with_capacity(n: usize) -> Loaded {
+        Loaded {
+            entries: Vec::with_capacity(n),
+            index: Index::with_capacity(n),
+        }
+    }
+
+    fn push(&mut self, matchers: &Matchers, interaction: Interaction) {
+        let fields = matchers.hashes(&interaction.request);
+        self.index.push(fields.key(), 0);
+        self.entries.push(Arc::new(Entry {
+            interaction,
+            fields,
+        }));
     }
 }

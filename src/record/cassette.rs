@@ -13,7 +13,7 @@ use super::error::{Error, Kind};
 use super::format;
 use super::index::{Index, Lookup};
 use super::interaction::Interaction;
-use super::matcher::{Fields, Matchers};
+use super::matcher::{Hashes, Matchers};
 use super::mode::Mode;
 use super::redact::Redaction;
 use super::report::{self, Miss};
@@ -21,11 +21,11 @@ use super::save::{self, Fingerprint, SaveLock};
 use super::service::CassetteService;
 use super::upstream::Upstream;
 
-/// A recorded interaction with its matcher fields, as the index holds it.
+/// A recorded interaction with the hashes of its matcher fields, as the index holds it.
 #[derive(Debug)]
 pub(crate) struct Entry {
     pub(crate) interaction: Interaction,
-    pub(crate) fields: Fields,
+    pub(crate) fields: Hashes,
 }
 
 /// A file of recorded HTTP interactions that stands in for a real host: it replays
@@ -421,7 +421,8 @@ impl Shared {
         let State { entries, index, .. } = &mut *state;
         let found = index.find(fields.key(), self.repeats, |id| {
             let e = &entries[id];
-            e.fields == fields && self.matchers.custom_match(req, &e.interaction.request)
+            self.matchers.matches(&fields, &e.interaction.request)
+                && self.matchers.custom_match(req, &e.interaction.request)
         });
         match found {
             Lookup::Found(id) => Ok(entries[id].clone()),
@@ -450,7 +451,7 @@ impl Shared {
     /// Adds a recorded interaction (counted as played).
     pub(crate) fn push(&self, interaction: Interaction) {
         let interaction = interaction.with_recorded_at(std::time::SystemTime::now());
-        let fields = self.matchers.fields(&interaction.request);
+        let fields = self.matchers.hashes(&interaction.request);
         let mut state = self.state();
         state.index.push(fields.key(), 1);
         state.entries.push(Arc::new(Entry {
@@ -475,8 +476,8 @@ impl Shared {
         let interactions: Vec<Interaction> = if merge {
             // Another cassette saved this file since it was read: keep what it wrote
             // and add what this one recorded since its last save.
-            let mut on_disk = match &disk {
-                Some(bytes) => format::parse(&self.path, bytes)?,
+            let mut on_disk = match disk {
+                Some(bytes) => format::parse(&self.path, bytes.into())?,
                 None => Vec::new(),
             };
             on_disk.extend(fresh);

@@ -26,11 +26,30 @@ impl Hasher for KeyHasher {
     }
 }
 
-#[derive(Default)]
+/// The interactions recorded under one key, in order: most keys have one, which needs
+/// no allocation of its own.
 struct Bucket {
-    ids: Vec<usize>,
+    first: usize,
+    more: Vec<usize>,
     /// Every id before this position has been played: at-most-once lookups start here.
     start: usize,
+}
+
+impl Bucket {
+    fn len(&self) -> usize {
+        1 + self.more.len()
+    }
+
+    fn id(&self, i: usize) -> usize {
+        match i {
+            0 => self.first,
+            i => self.more[i - 1],
+        }
+    }
+
+    fn ids(&self) -> impl Iterator<Item = usize> + '_ {
+        std::iter::once(self.first).chain(self.more.iter().copied())
+    }
 }
 
 /// What a lookup found.
@@ -62,7 +81,14 @@ impl Index {
     pub(crate) fn push(&mut self, key: u64, plays: u32) -> usize {
         let id = self.plays.len();
         self.plays.push(plays);
-        self.buckets.entry(key).or_default().ids.push(id);
+        self.buckets
+            .entry(key)
+            .and_modify(|b| b.more.push(id))
+            .or_insert(Bucket {
+                first: id,
+                more: Vec::new(),
+                start: 0,
+            });
         id
     }
 
@@ -79,19 +105,17 @@ impl Index {
             return Lookup::None;
         };
         let plays = &mut self.plays;
-        while bucket.start < bucket.ids.len() && plays[bucket.ids[bucket.start]] > 0 {
+        while bucket.start < bucket.len() && plays[bucket.id(bucket.start)] > 0 {
             bucket.start += 1;
         }
-        for &id in &bucket.ids[bucket.start..] {
+        for id in bucket.ids().skip(bucket.start) {
             if plays[id] == 0 && matches(id) {
                 plays[id] += 1;
                 return Lookup::Found(id);
             }
         }
         let played: Vec<usize> = bucket
-            .ids
-            .iter()
-            .copied()
+            .ids()
             .filter(|&id| plays[id] > 0 && matches(id))
             .collect();
         match played.last() {

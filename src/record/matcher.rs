@@ -125,23 +125,65 @@ impl fmt::Debug for Matchers {
     }
 }
 
-/// The normalised values of the configured matchers for one request, and their hash.
+/// One hash per configured matcher of a request, and the index key they make: what a
+/// recorded interaction keeps, computed without building the values (and, for up to
+/// eight matchers, without allocating). Equal hashes are only a hint: a lookup
+/// compares the values themselves.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Fields {
-    values: Box<[Field]>,
+pub(crate) struct Hashes {
+    each: Each,
     key: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-enum Field {
-    Text(Box<str>),
-    Port(u16),
-    Bytes(Bytes),
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Each {
+    Inline { len: u8, hashes: [u64; 8] },
+    Heap(Box<[u64]>),
+}
+
+impl Each {
+    fn collect(hashes: impl ExactSizeIterator<Item = u64>) -> Each {
+        let len = hashes.len();
+        match u8::try_from(len) {
+            Ok(n) if len <= 8 => {
+                let mut inline = [0; 8];
+                for (slot, h) in inline.iter_mut().zip(hashes) {
+                    *slot = h;
+                }
+                Each::Inline {
+                    len: n,
+                    hashes: inline,
+                }
+            }
+            _ => Each::Heap(hashes.collect()),
+        }
+    }
+
+    fn as_slice(&self) -> &[u64] {
+        match self {
+            Each::Inline { len, hashes } => &hashes[..usize::from(*len)],
+            Each::Heap(hashes) => hashes,
+        }
+    }
+}
+
+impl Hashes {
+    pub(crate) fn key(&self) -> u64 {
+        self.key
+    }
+}
+
+/// The normalised values of the configured matchers for a request being looked up,
+/// and their hashes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Fields {
+    values: Box<[Box<[u8]>]>,
+    hashes: Hashes,
 }
 
 impl Fields {
     pub(crate) fn key(&self) -> u64 {
-        self.key
+        self.hashes.key
     }
 }
 
@@ -154,15 +196,42 @@ pub(crate) struct Difference {
 }
 
 impl Matchers {
-    /// The fields of `req` for the configured matchers.
-    pub(crate) fn fields(&self, req: &Request<Bytes>) -> Fields {
-        let values: Box<[Field]> = self.on.iter().map(|m| field(m, req)).collect();
+    /// The hashes of `req`'s fields for the configured matchers.
+    pub(crate) fn hashes(&self, req: &Request<Bytes>) -> Hashes {
+        let each = Each::collect(self.on.iter().map(|m| {
+            let mut sink = HashSink(DefaultHasher::new());
+            parts(m, req, &mut sink);
+            sink.0.finish()
+        }));
         let mut hasher = DefaultHasher::new();
-        values.hash(&mut hasher);
-        Fields {
-            key: hasher.finish(),
-            values,
+        for &h in each.as_slice() {
+            hasher.write_u64(h);
         }
+        Hashes {
+            key: hasher.finish(),
+            each,
+        }
+    }
+
+    /// The fields of `req` for the configured matchers, values and hashes.
+    pub(crate) fn fields(&self, req: &Request<Bytes>) -> Fields {
+        Fields {
+            values: self.on.iter().map(|m| field(m, req)).collect(),
+            hashes: self.hashes(req),
+        }
+    }
+
+    /// Whether every configured matcher finds `recorded` equal to the request whose
+    /// `fields` these are, value by value (custom matchers aside).
+    pub(crate) fn matches(&self, fields: &Fields, recorded: &Request<Bytes>) -> bool {
+        self.on.iter().zip(fields.values.iter()).all(|(m, value)| {
+            let mut sink = EqSink {
+                rest: value,
+                equal: true,
+            };
+            parts(m, recorded, &mut sink);
+            sink.equal && sink.rest.is_empty()
+        })
     }
 
     /// Whether the custom matchers all accept `recorded` for `req`.
@@ -170,18 +239,21 @@ impl Matchers {
         self.custom.iter().all(|(_, f)| f(req, recorded))
     }
 
-    /// How many matchers differ between a request and a recorded one.
+    /// How many matchers differ between a request and a recorded one (by their
+    /// hashes: a guide to the nearest candidate, not a match).
     pub(crate) fn distance(
         &self,
         req: &Request<Bytes>,
         fields: &Fields,
         recorded: &Request<Bytes>,
-        recorded_fields: &Fields,
+        recorded_hashes: &Hashes,
     ) -> usize {
         let indexed = fields
-            .values
+            .hashes
+            .each
+            .as_slice()
             .iter()
-            .zip(recorded_fields.values.iter())
+            .zip(recorded_hashes.each.as_slice())
             .filter(|(a, b)| a != b)
             .count();
         let custom = self
@@ -198,20 +270,15 @@ impl Matchers {
         req: &Request<Bytes>,
         fields: &Fields,
         recorded: &Request<Bytes>,
-        recorded_fields: &Fields,
     ) -> Vec<Difference> {
         let mut out = Vec::new();
-        for ((m, a), b) in self
-            .on
-            .iter()
-            .zip(fields.values.iter())
-            .zip(recorded_fields.values.iter())
-        {
-            if a != b {
+        for (m, a) in self.on.iter().zip(fields.values.iter()) {
+            let b = field(m, recorded);
+            if *a != b {
                 out.push(Difference {
                     matcher: m.to_string(),
-                    requested: show(a),
-                    recorded: show(b),
+                    requested: show(m, a),
+                    recorded: show(m, &b),
                 });
             }
         }
@@ -228,55 +295,130 @@ impl Matchers {
     }
 }
 
-fn field(m: &Match, req: &Request<Bytes>) -> Field {
+/// Where the parts of a field's value go: a buffer, a hasher or a comparison. A value
+/// is the concatenation of its parts, however they are split.
+trait Sink {
+    fn put(&mut self, part: &[u8]);
+}
+
+impl Sink for Vec<u8> {
+    fn put(&mut self, part: &[u8]) {
+        self.extend_from_slice(part);
+    }
+}
+
+/// SipHash (std's `DefaultHasher`) reads a stream: the split into parts does not
+/// change the hash.
+struct HashSink(DefaultHasher);
+
+impl Sink for HashSink {
+    fn put(&mut self, part: &[u8]) {
+        self.0.write(part);
+    }
+}
+
+/// Compares the parts, as they come, with an expected value.
+struct EqSink<'a> {
+    rest: &'a [u8],
+    equal: bool,
+}
+
+impl Sink for EqSink<'_> {
+    fn put(&mut self, part: &[u8]) {
+        match self.rest.strip_prefix(part) {
+            Some(rest) if self.equal => self.rest = rest,
+            _ => self.equal = false,
+        }
+    }
+}
+
+/// `s` lowercased (ASCII), without allocating.
+fn lowercase(s: &str, out: &mut impl Sink) {
+    if !s.bytes().any(|b| b.is_ascii_uppercase()) {
+        return out.put(s.as_bytes());
+    }
+    let mut buf = [0u8; 64];
+    for chunk in s.as_bytes().chunks(buf.len()) {
+        let buf = &mut buf[..chunk.len()];
+        buf.copy_from_slice(chunk);
+        buf.make_ascii_lowercase();
+        out.put(buf);
+    }
+}
+
+/// The value of matcher `m` for `req`, normalised.
+fn field(m: &Match, req: &Request<Bytes>) -> Box<[u8]> {
+    let mut value = Vec::new();
+    parts(m, req, &mut value);
+    value.into_boxed_slice()
+}
+
+/// Writes the value of matcher `m` for `req`, normalised, into `out`: the one
+/// definition of each matcher, for values, hashes and comparisons alike.
+fn parts(m: &Match, req: &Request<Bytes>, out: &mut impl Sink) {
     let uri = req.uri();
     match m {
-        Match::Method => Field::Text(req.method().as_str().into()),
-        Match::Scheme => Field::Text(uri.scheme_str().unwrap_or("").to_ascii_lowercase().into()),
+        Match::Method => out.put(req.method().as_str().as_bytes()),
+        Match::Scheme => lowercase(uri.scheme_str().unwrap_or(""), out),
         Match::Host => {
-            let host = uri.host().map(str::to_owned).or_else(|| {
+            let from_header = || {
                 let h = req.headers().get(http::header::HOST)?.to_str().ok()?;
-                let h = h.parse::<http::uri::Authority>().ok()?;
-                Some(h.host().to_owned())
-            });
-            Field::Text(host.unwrap_or_default().to_ascii_lowercase().into())
+                h.parse::<http::uri::Authority>().ok()
+            };
+            match uri.host() {
+                Some(host) => lowercase(host, out),
+                None => {
+                    if let Some(authority) = from_header() {
+                        lowercase(authority.host(), out);
+                    }
+                }
+            }
         }
-        Match::Port => Field::Port(uri.port_u16().unwrap_or(match uri.scheme_str() {
-            Some(s) if s.eq_ignore_ascii_case("https") => 443,
-            Some(s) if s.eq_ignore_ascii_case("http") => 80,
-            _ => 0,
-        })),
-        Match::Path => Field::Text(match uri.path() {
-            "" => "/".into(),
-            p => p.into(),
+        Match::Port => {
+            let port = uri.port_u16().unwrap_or(match uri.scheme_str() {
+                Some(s) if s.eq_ignore_ascii_case("https") => 443,
+                Some(s) if s.eq_ignore_ascii_case("http") => 80,
+                _ => 0,
+            });
+            out.put(&port.to_be_bytes());
+        }
+        Match::Path => out.put(match uri.path() {
+            "" => b"/",
+            p => p.as_bytes(),
         }),
-        Match::Query => Field::Text(sorted_query(uri.query().unwrap_or(""))),
+        Match::Query => {
+            let mut pairs: Vec<&str> = match uri.query() {
+                Some(q) => q.split('&').filter(|p| !p.is_empty()).collect(),
+                None => Vec::new(),
+            };
+            pairs.sort_unstable();
+            for (i, pair) in pairs.iter().enumerate() {
+                if i > 0 {
+                    out.put(b"&");
+                }
+                out.put(pair.as_bytes());
+            }
+        }
         Match::Header(name) => {
-            let mut v = Vec::new();
             for (i, value) in req.headers().get_all(name).iter().enumerate() {
                 if i > 0 {
-                    v.push(b'\n');
+                    out.put(b"\n");
                 }
-                v.extend_from_slice(value.as_bytes());
+                out.put(value.as_bytes());
             }
-            Field::Bytes(Bytes::from(v))
         }
-        Match::Body => Field::Bytes(req.body().clone()),
+        Match::Body => out.put(req.body()),
+        // A body that is not JSON compares as its bytes: those never equal the
+        // canonical text of a JSON value, which is JSON.
         Match::JsonBody => match serde_json::from_slice::<serde_json::Value>(req.body()) {
             Ok(value) => {
                 let mut s = String::new();
                 canonical_json(&value, &mut s);
-                Field::Text(s.into())
+                out.put(s.as_bytes());
             }
-            Err(_) => Field::Bytes(req.body().clone()),
+            Err(_) => out.put(req.body()),
         },
     }
-}
-
-fn sorted_query(query: &str) -> Box<str> {
-    let mut pairs: Vec<&str> = query.split('&').filter(|p| !p.is_empty()).collect();
-    pairs.sort_unstable();
-    pairs.join("&").into()
 }
 
 /// JSON with object keys sorted, whatever serde_json's map type.
@@ -311,15 +453,15 @@ fn canonical_json(v: &serde_json::Value, out: &mut String) {
     }
 }
 
-/// A field's value as a report shows it.
-fn show(f: &Field) -> String {
-    match f {
-        Field::Text(t) => format!("{:?}", truncate(t)),
-        Field::Port(p) => p.to_string(),
-        Field::Bytes(b) => match std::str::from_utf8(b) {
-            Ok(t) => format!("{:?}", truncate(t)),
-            Err(_) => format!("<{} bytes of binary data>", b.len()),
-        },
+/// A field's value as a report shows it: a port as a number, text quoted, binary as
+/// its length.
+fn show(m: &Match, value: &[u8]) -> String {
+    if let (Match::Port, Ok(port)) = (m, <[u8; 2]>::try_from(value)) {
+        return u16::from_be_bytes(port).to_string();
+    }
+    match std::str::from_utf8(value) {
+        Ok(t) => format!("{:?}", truncate(t)),
+        Err(_) => format!("<{} bytes of binary data>", value.len()),
     }
 }
 
@@ -365,8 +507,55 @@ mod tests {
         let b = m.fields(&req("/", r#"{ "b": [1, {"x":1,"y":2}], "a": 1 }"#));
         assert_eq!(a, b);
         let r = req("/", "");
-        let d = m.differences(&r, &a, &r, &m.fields(&req("/", r#"{"a":2}"#)));
+        let d = m.differences(&r, &a, &req("/", r#"{"a":2}"#));
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].matcher, "json body");
+        assert_eq!(d[0].requested, r#""{\"a\":1,\"b\":[1,{\"x\":1,\"y\":2}]}""#);
+    }
+
+    #[test]
+    fn hashes_and_comparisons_agree_with_the_values() {
+        let long = "A".repeat(70) + ".test";
+        let mut host_header = Request::get("/x").body(Bytes::new()).unwrap();
+        host_header
+            .headers_mut()
+            .insert(http::header::HOST, "Api.Test:8080".parse().unwrap());
+        let requests = [
+            req("http://API.test/x?b=2&a=1", ""),
+            req("http://api.test:80/x?a=1&b=2&", ""),
+            req("http://api.test/x?a=1", ""),
+            req("https://api.test/x?a=1&b=2", ""),
+            req(&format!("http://{long}/x"), ""),
+            req(&format!("http://{}/x", long.to_lowercase()), ""),
+            req("http://api.test:8080/x", ""),
+            host_header,
+            req("http://api.test/x", "a"),
+        ];
+        let mut on = Match::defaults();
+        on.push(Match::Body);
+        on.push(Match::header("x-v"));
+        on.push(Match::header("x-w"));
+        let m = Matchers {
+            on,
+            custom: Vec::new(),
+        };
+        for a in &requests {
+            let fa = m.fields(a);
+            assert_eq!(fa.hashes, m.hashes(a));
+            for b in &requests {
+                let fb = m.fields(b);
+                let same = fa.values == fb.values;
+                assert_eq!(same, m.matches(&fa, b), "{} / {}", a.uri(), b.uri());
+                assert_eq!(same, fa.hashes == fb.hashes, "{} / {}", a.uri(), b.uri());
+                let differ = m.differences(a, &fa, b).len();
+                assert_eq!(differ, m.distance(a, &fa, b, &fb.hashes));
+            }
+        }
+        let d = m.differences(&requests[0], &m.fields(&requests[0]), &requests[6]);
+        let port = d.iter().find(|d| d.matcher == "port").unwrap();
+        assert_eq!(
+            (port.requested.as_str(), port.recorded.as_str()),
+            ("80", "8080")
+        );
     }
 }

@@ -62,7 +62,7 @@ pub(crate) fn describe_miss(
     );
     // Every matcher agreeing means it matched, and the request was refused another way.
     let differences: Vec<Difference> = matchers
-        .differences(req, fields, &entry.interaction.request, &entry.fields)
+        .differences(req, fields, &entry.interaction.request)
         .into_iter()
         .map(|d| Difference {
             sides: (!(d.requested.is_empty() && d.recorded.is_empty()))

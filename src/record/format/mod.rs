@@ -224,6 +224,6 @@ mod write;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use self::read::{load, parse};
+pub(crate) use self::read::{load, parse, parse_each};
 pub(crate) use self::time::{format as format_time, parse as parse_time};
 pub(crate) use self::write::{to_bytes, B64, VERSION};

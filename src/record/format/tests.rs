@@ -62,7 +62,7 @@ fn round_trips_byte_exact_with_stable_output() {
     // Valid JSON, whatever reads it.
     let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
     assert_eq!(value["interactions"][0]["request"]["body"]["json"]["k"], 1);
-    let back = parse(Path::new("x.json"), &bytes).unwrap();
+    let back = parse(Path::new("x.json"), bytes.clone().into()).unwrap();
     assert_eq!(
         back[0].request().body()[..],
         b"{\"k\":1,\"a\":[1.50,{}]}"[..]
@@ -82,11 +82,11 @@ fn round_trips_byte_exact_with_stable_output() {
 fn an_empty_cassette_is_compact() {
     let bytes = to_bytes(&[]);
     assert_eq!(bytes, b"{\n  \"version\": 2,\n  \"interactions\": []\n}\n");
-    assert!(parse(Path::new("e.json"), &bytes).unwrap().is_empty());
+    assert!(parse(Path::new("e.json"), bytes.into()).unwrap().is_empty());
 }
 
 fn error(text: &str) -> String {
-    let err = parse(Path::new("c.json"), text.as_bytes()).unwrap_err();
+    let err = parse(Path::new("c.json"), Bytes::copy_from_slice(text.as_bytes())).unwrap_err();
     assert!(err.is_malformed(), "{err}");
     err.to_string()
 }
@@ -102,13 +102,13 @@ fn errors_name_the_line_and_column() {
     assert!(msg.contains("invalid method \"G T\""), "{msg}");
     let err = parse(
         Path::new("c.json"),
-        b"{\"version\": 7, \"interactions\": 3}",
+        Bytes::from_static(b"{\"version\": 7, \"interactions\": 3}"),
     )
     .unwrap_err();
     assert!(err.is_version(), "{err}");
     let err = parse(
         Path::new("c.json"),
-        b"{\"version\": 0, \"interactions\": []}",
+        Bytes::from_static(b"{\"version\": 0, \"interactions\": []}"),
     )
     .unwrap_err();
     assert!(err.is_version(), "{err}");
@@ -170,4 +170,32 @@ fn wrong_shapes_say_what_was_expected() {
         "{{\"version\": 2, \"interactions\": [{{{REQ}, \"response\": {{\"status\": 200}}, \"recorded_at\": \"now\"}}]}}"
     ));
     assert!(msg.contains("invalid `recorded_at` \"now\""), "{msg}");
+}
+
+#[test]
+fn escaped_and_plain_strings_read_the_same() {
+    let text = r#"{"version": 2, "interactions": [{"request": {"method": "G\u0045T", "uri": "https://api.test/\u0041?q=1", "headers": {"x-\u0061": "v\u0041", "b": ["1", "2\u0033"]}}, "response": {"status": 200, "headers": {"content-type": "text/plain"}, "body": {"text": "a\nb \"c\""}}}]}"#;
+    let back = parse(Path::new("s.json"), Bytes::copy_from_slice(text.as_bytes())).unwrap();
+    let req = back[0].request();
+    assert_eq!(req.method(), "GET");
+    assert_eq!(req.uri(), "https://api.test/A?q=1");
+    assert_eq!(req.headers()["x-a"], "vA");
+    let b: Vec<_> = req.headers().get_all("b").iter().collect();
+    assert_eq!(b, ["1", "23"]);
+    let res = back[0].response().unwrap();
+    assert_eq!(res.headers()["content-type"], "text/plain");
+    assert_eq!(&res.body()[..], b"a\nb \"c\"");
+}
+
+#[test]
+fn a_cassette_is_an_object_not_an_array() {
+    let msg = error(r#"[2, []]"#);
+    assert!(
+        msg.contains("expected a cassette: an object with `version` and `interactions`"),
+        "{msg}"
+    );
+    let msg = error(
+        r#"{"version": 2, "interactions": [{"request": ["GET", "https://api.test/"], "response": {"status": 200}}]}"#,
+    );
+    assert!(msg.contains("expected a request: an object"), "{msg}");
 }
