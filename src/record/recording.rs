@@ -128,10 +128,11 @@ impl Recording {
     ///
     /// If the file cannot be written; the previous file is then left intact.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), Error> {
-        let interactions = self.interactions();
+        // Written from the list itself, not a copy of it.
+        let bytes = format::to_bytes(self.list().iter().flatten());
         let path = path.as_ref();
         let _lock = super::save::SaveLock::acquire(path)?;
-        super::save::write_atomic(path, &format::to_bytes(&interactions))
+        super::save::write_atomic(path, &bytes)
     }
 
     /// Saves the complete exchanges as a HAR 1.2 file (see

@@ -16,9 +16,11 @@ pub(crate) fn storable(headers: &HeaderMap, body: &[u8]) -> bool {
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(|v| {
-            let essence = v.split(';').next().unwrap_or("").trim();
-            let essence = essence.to_ascii_lowercase();
-            essence.ends_with("/json") || essence.ends_with("+json")
+            let essence = v.split(';').next().unwrap_or("").trim().as_bytes();
+            let suffix = essence.len().saturating_sub(5);
+            essence.len() >= 5
+                && matches!(essence[suffix], b'/' | b'+')
+                && essence[suffix + 1..].eq_ignore_ascii_case(b"json")
         })
         .unwrap_or(false);
     json_type
@@ -134,9 +136,14 @@ pub(crate) fn write_indented(out: &mut Vec<u8>, body: &[u8], depth: usize) {
 }
 
 pub(crate) fn newline(out: &mut Vec<u8>, depth: usize) {
-    out.push(b'\n');
-    for _ in 0..depth {
-        out.extend_from_slice(b"  ");
+    /// A newline and 16 levels of indentation, written as a slice of it.
+    const INDENT: &[u8; 33] = b"\n                                ";
+    match INDENT.get(..1 + 2 * depth) {
+        Some(line) => out.extend_from_slice(line),
+        None => {
+            out.extend_from_slice(INDENT);
+            out.resize(out.len() + 2 * depth - 32, b' ');
+        }
     }
 }
 

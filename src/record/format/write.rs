@@ -16,30 +16,36 @@ pub(crate) const VERSION: u64 = 2;
 pub(crate) const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
 /// The file's bytes: pretty JSON with a trailing newline.
-pub(crate) fn to_bytes(interactions: &[Interaction]) -> Vec<u8> {
+pub(crate) fn to_bytes<'a, I>(interactions: I) -> Vec<u8>
+where
+    I: IntoIterator<Item = &'a Interaction>,
+    I::IntoIter: Clone,
+{
+    let interactions = interactions.into_iter();
     let estimate: usize = interactions
-        .iter()
+        .clone()
         .map(|i| 256 + i.request.body().len() + i.response().map_or(64, |r| r.body().len()) * 4 / 3)
         .sum();
     let mut w = Writer {
         out: Vec::with_capacity(estimate + 64),
+        scratch: String::new(),
     };
     w.out.extend_from_slice(b"{\n  \"version\": ");
     w.out.extend_from_slice(VERSION.to_string().as_bytes());
     w.out.extend_from_slice(b",\n  \"interactions\": ");
-    if interactions.is_empty() {
-        w.out.extend_from_slice(b"[]");
-    } else {
-        w.out.push(b'[');
-        for (n, i) in interactions.iter().enumerate() {
-            if n > 0 {
-                w.out.push(b',');
-            }
-            newline(&mut w.out, 2);
-            w.interaction(i);
+    let mut empty = true;
+    for i in interactions {
+        w.out.push(if empty { b'[' } else { b',' });
+        empty = false;
+        newline(&mut w.out, 2);
+        w.interaction(i);
+    }
+    match empty {
+        true => w.out.extend_from_slice(b"[]"),
+        false => {
+            newline(&mut w.out, 1);
+            w.out.push(b']');
         }
-        newline(&mut w.out, 1);
-        w.out.push(b']');
     }
     w.out.extend_from_slice(b"\n}\n");
     w.out
@@ -47,6 +53,8 @@ pub(crate) fn to_bytes(interactions: &[Interaction]) -> Vec<u8> {
 
 struct Writer {
     out: Vec<u8>,
+    /// Reused for the values that are formatted before they are escaped (URIs).
+    scratch: String,
 }
 
 /// An object being written at `depth`: its keys go one level deeper.
@@ -67,8 +75,11 @@ impl Writer {
         }
         obj.first = false;
         newline(&mut self.out, obj.depth + 1);
-        self.string(key);
-        self.out.extend_from_slice(b": ");
+        // The format's keys and header names are tokens: nothing in them is escaped.
+        debug_assert!(!needs_escape(key.as_bytes()), "{key:?}");
+        self.out.push(b'"');
+        self.out.extend_from_slice(key.as_bytes());
+        self.out.extend_from_slice(b"\": ");
     }
 
     fn close(&mut self, obj: Obj) {
@@ -79,8 +90,15 @@ impl Writer {
     }
 
     fn string(&mut self, s: &str) {
-        // serde_json's escaping (quotes, backslashes, control characters).
-        serde_json::to_writer(&mut self.out, s).expect("writing to a Vec cannot fail");
+        if needs_escape(s.as_bytes()) {
+            // serde_json's escaping (quotes, backslashes, control characters).
+            serde_json::to_writer(&mut self.out, s).expect("writing to a Vec cannot fail");
+        } else {
+            // What serde_json writes for it too.
+            self.out.push(b'"');
+            self.out.extend_from_slice(s.as_bytes());
+            self.out.push(b'"');
+        }
     }
 
     fn interaction(&mut self, i: &Interaction) {
@@ -91,7 +109,10 @@ impl Writer {
         self.key(&mut r, "method");
         self.string(req.method().as_str());
         self.key(&mut r, "uri");
-        self.string(&req.uri().to_string());
+        let mut uri = std::mem::take(&mut self.scratch);
+        uri_text(req.uri(), &mut uri);
+        self.string(&uri);
+        self.scratch = uri;
         self.message(&mut r, req.headers(), req.body(), &[]);
         self.close(r);
         match &i.outcome {
@@ -187,30 +208,41 @@ impl Writer {
 
     /// Header names sorted; one value as a string, several as an array in order.
     fn headers(&mut self, headers: &HeaderMap, depth: usize) {
-        let mut names: Vec<&HeaderName> = headers.keys().collect();
-        names.sort_unstable_by(|a, b| a.as_str().cmp(b.as_str()));
         let mut obj = self.open(depth);
-        for name in names {
-            self.key(&mut obj, name.as_str());
-            let mut values = headers.get_all(name).iter();
-            let first = values.next();
-            match (first, values.next()) {
-                (Some(v), None) => self.value(v),
-                (first, second) => {
-                    self.out.push(b'[');
-                    for (n, v) in first.into_iter().chain(second).chain(values).enumerate() {
-                        if n > 0 {
-                            self.out.push(b',');
-                        }
-                        newline(&mut self.out, depth + 2);
-                        self.value(v);
-                    }
-                    newline(&mut self.out, depth + 1);
-                    self.out.push(b']');
-                }
+        let mut names = headers.keys();
+        if headers.keys_len() == 1 {
+            let name = names.next().expect("one name");
+            self.header(&mut obj, headers, name, depth);
+        } else {
+            let mut names: Vec<&HeaderName> = names.collect();
+            names.sort_unstable_by(|a, b| a.as_str().cmp(b.as_str()));
+            for name in names {
+                self.header(&mut obj, headers, name, depth);
             }
         }
         self.close(obj);
+    }
+
+    /// One header of an object of headers at `depth`.
+    fn header(&mut self, obj: &mut Obj, headers: &HeaderMap, name: &HeaderName, depth: usize) {
+        self.key(obj, name.as_str());
+        let mut values = headers.get_all(name).iter();
+        let first = values.next();
+        match (first, values.next()) {
+            (Some(v), None) => self.value(v),
+            (first, second) => {
+                self.out.push(b'[');
+                for (n, v) in first.into_iter().chain(second).chain(values).enumerate() {
+                    if n > 0 {
+                        self.out.push(b',');
+                    }
+                    newline(&mut self.out, depth + 2);
+                    self.value(v);
+                }
+                newline(&mut self.out, depth + 1);
+                self.out.push(b']');
+            }
+        }
     }
 
     /// A header value; values that are not UTF-8 are stored lossily.
@@ -218,6 +250,52 @@ impl Writer {
         match v.to_str() {
             Ok(s) => self.string(s),
             Err(_) => self.string(&String::from_utf8_lossy(v.as_bytes())),
+        }
+    }
+}
+
+/// Whether serde_json escapes something in `s`: a quote, a backslash or a control
+/// character.
+fn needs_escape(s: &[u8]) -> bool {
+    s.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+}
+
+/// The text of `uri`, as its `Display` writes it, into `out` (cleared first) without
+/// the formatting machinery.
+fn uri_text(uri: &http::Uri, out: &mut String) {
+    out.clear();
+    if let Some(scheme) = uri.scheme_str() {
+        out.push_str(scheme);
+        out.push_str("://");
+    }
+    if let Some(authority) = uri.authority() {
+        out.push_str(authority.as_str());
+    }
+    out.push_str(uri.path());
+    if let Some(query) = uri.query() {
+        out.push('?');
+        out.push_str(query);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uri_text_is_the_display() {
+        let mut out = String::from("left over");
+        for uri in [
+            "https://api.test/a/b?x=1&y=%20",
+            "http://[::1]:8080/",
+            "http://u:p@h.test",
+            "https://h.test/{q}?a=%22b%22&c",
+            "/relative?q",
+            "*",
+        ] {
+            let uri: http::Uri = uri.parse().expect(uri);
+            uri_text(&uri, &mut out);
+            assert_eq!(out, uri.to_string());
         }
     }
 }
