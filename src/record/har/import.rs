@@ -104,14 +104,15 @@ struct Content<'a> {
 /// Reads the HAR file at `path`.
 pub(crate) fn load(path: &Path) -> Result<Option<Vec<Interaction>>, Error> {
     match crate::record::save::read(path)? {
-        Some(bytes) => parse(path, &bytes).map(Some),
+        Some(bytes) => parse(path, Bytes::from(bytes)).map(Some),
         None => Ok(None),
     }
 }
 
-/// The interactions of a HAR file's entries, in order.
-pub(crate) fn parse(path: &Path, bytes: &[u8]) -> Result<Vec<Interaction>, Error> {
-    let file: HarFile<'_> = serde_json::from_slice(bytes).map_err(|err| {
+/// The interactions of a HAR file's entries, in order. URLs, header values and text
+/// bodies share `bytes` rather than copy it.
+pub(crate) fn parse(path: &Path, bytes: Bytes) -> Result<Vec<Interaction>, Error> {
+    let file: HarFile<'_> = serde_json::from_slice(&bytes).map_err(|err| {
         Error::new(Kind::Malformed {
             path: path.to_owned(),
             line: err.line(),
@@ -121,7 +122,7 @@ pub(crate) fn parse(path: &Path, bytes: &[u8]) -> Result<Vec<Interaction>, Error
     })?;
     let mut out = Vec::with_capacity(file.log.entries.len());
     for (n, entry) in file.log.entries.into_iter().enumerate() {
-        let interaction = entry_to_interaction(entry).map_err(|message| {
+        let interaction = entry_to_interaction(File(&bytes), entry).map_err(|message| {
             Error::new(Kind::Har {
                 path: path.to_owned(),
                 entry: n + 1,
@@ -140,15 +141,33 @@ fn strip_position(message: &str) -> &str {
     }
 }
 
-fn entry_to_interaction(entry: Entry<'_>) -> Result<Interaction, String> {
+/// The HAR file's bytes, which what is read from it shares.
+#[derive(Clone, Copy)]
+struct File<'a>(&'a Bytes);
+
+impl File<'_> {
+    /// `s` as bytes: a slice of the file when `s` is in it (strings without escapes
+    /// are), else a copy.
+    fn share(self, s: &str) -> Bytes {
+        let file = self.0.as_ptr_range();
+        let range = s.as_bytes().as_ptr_range();
+        match file.start <= range.start && range.end <= file.end {
+            true => self.0.slice_ref(s.as_bytes()),
+            false => Bytes::copy_from_slice(s.as_bytes()),
+        }
+    }
+}
+
+fn entry_to_interaction(file: File<'_>, entry: Entry<'_>) -> Result<Interaction, String> {
     let req = entry.request;
     let method = Method::from_bytes(req.method.as_bytes())
         .map_err(|_| format!("invalid method {:?}", req.method))?;
-    let uri = Uri::try_from(&*req.url).map_err(|e| format!("invalid url {:?}: {e}", req.url))?;
+    let uri = Uri::from_maybe_shared(file.share(&req.url))
+        .map_err(|e| format!("invalid url {:?}: {e}", req.url))?;
     if uri.scheme().is_none() || uri.authority().is_none() {
         return Err(format!("relative url {:?}", req.url));
     }
-    let mut headers = header_map(&req.headers);
+    let mut headers = header_map(file, &req.headers);
     let body = match req.post_data {
         Some(post) => {
             if let Some(mime) = post.mime_type.as_deref().filter(|m| !m.is_empty()) {
@@ -159,7 +178,9 @@ fn entry_to_interaction(entry: Entry<'_>) -> Result<Interaction, String> {
                 }
             }
             match (post.text, post.params.is_empty()) {
-                (Some(text), _) if !text.is_empty() => decode(&text, post.encoding.as_deref())?,
+                (Some(text), _) if !text.is_empty() => {
+                    decode(file, &text, post.encoding.as_deref())?
+                }
                 (_, false) => {
                     // Firefox and older Chromium give form posts as `params` only.
                     let pairs: Vec<String> = post
@@ -189,13 +210,13 @@ fn entry_to_interaction(entry: Entry<'_>) -> Result<Interaction, String> {
                 .ok()
                 .and_then(|s| StatusCode::from_u16(s).ok())
                 .ok_or_else(|| format!("invalid status {}", res.status))?;
-            let mut headers = header_map(&res.headers);
+            let mut headers = header_map(file, &res.headers);
             let (text, encoding, mime, wire) = match res.content {
                 Some(c) => (c.text, c.encoding, c.mime_type, c.wire),
                 None => (None, None, None, false),
             };
             let body = match text {
-                Some(text) => decode(&text, encoding.as_deref())?,
+                Some(text) => decode(file, &text, encoding.as_deref())?,
                 None => Bytes::new(),
             };
             if let Some(mime) = mime.as_deref().filter(|m| !m.is_empty()) {
@@ -234,19 +255,19 @@ fn entry_to_interaction(entry: Entry<'_>) -> Result<Interaction, String> {
 }
 
 /// `text` as bytes: base64 when `encoding` says so, else its UTF-8.
-fn decode(text: &str, encoding: Option<&str>) -> Result<Bytes, String> {
+fn decode(file: File<'_>, text: &str, encoding: Option<&str>) -> Result<Bytes, String> {
     match encoding {
         Some(e) if e.eq_ignore_ascii_case("base64") => B64
             .decode(text.as_bytes())
             .map(Bytes::from)
             .map_err(|e| format!("invalid base64 content: {e}")),
-        _ => Ok(Bytes::copy_from_slice(text.as_bytes())),
+        _ => Ok(file.share(text)),
     }
 }
 
 /// Headers from HAR name/value pairs: HTTP/2 pseudo-headers (`:authority`) and
 /// invalid names or values are left out; names are lowercased.
-fn header_map(pairs: &[NameValue<'_>]) -> HeaderMap {
+fn header_map(file: File<'_>, pairs: &[NameValue<'_>]) -> HeaderMap {
     let mut headers = HeaderMap::with_capacity(pairs.len());
     for p in pairs {
         if p.name.starts_with(':') {
@@ -254,7 +275,7 @@ fn header_map(pairs: &[NameValue<'_>]) -> HeaderMap {
         }
         if let (Ok(name), Ok(value)) = (
             HeaderName::from_bytes(p.name.as_bytes()),
-            HeaderValue::from_str(&p.value),
+            HeaderValue::from_maybe_shared(file.share(&p.value)),
         ) {
             headers.append(name, value);
         }
