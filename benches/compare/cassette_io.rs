@@ -8,7 +8,7 @@
 //!
 //! The cassette is the replay rows' 100 000 interactions
 //! (`GET https://replay.compare.test/item/{i}` → `200 text/plain "item {i}"`), 1 000 in
-//! a smoke run. Each figure is the median of 5 runs.
+//! a smoke run. Each figure is the median of 9 runs.
 
 use crate::measure::Budget;
 use crate::Filter;
@@ -39,7 +39,7 @@ mod measure {
     use http_intercept::record::{Cassette, Interaction, Mode, Recording};
 
     const HOST: &str = "https://replay.compare.test";
-    const RUNS: usize = 5;
+    const RUNS: usize = 9;
 
     fn median(mut f: impl FnMut() -> Duration) -> Duration {
         let mut times: Vec<Duration> = (0..RUNS).map(|_| f()).collect();
