@@ -49,13 +49,16 @@ pub(crate) fn parse_each(
     bytes: Bytes,
     mut each: impl FnMut(Interaction),
 ) -> Result<(), Error> {
-    let mut de = serde_json::Deserializer::from_slice(&bytes);
-    let version = FileSeed {
+    let seed = FileSeed {
         source: Source(&bytes),
         each: &mut each,
-    }
-    .deserialize(&mut de)
-    .and_then(|version| de.end().map(|()| version));
+    };
+    let version = match std::str::from_utf8(&bytes) {
+        // Checked whole, once: serde_json then checks no string again.
+        Ok(text) => read(seed, serde_json::Deserializer::from_str(text)),
+        // serde_json names the line and column where it stops being UTF-8.
+        Err(_) => read(seed, serde_json::Deserializer::from_slice(&bytes)),
+    };
     match version {
         Ok(version) if (1..=VERSION).contains(&version) => Ok(()),
         Ok(version) => Err(version_error(path, version)),
@@ -74,6 +77,20 @@ pub(crate) fn parse_each(
             }))
         }
     }
+}
+
+/// Reads the whole file with `de`: its version, once `seed` handed on its interactions.
+fn read<'de, R, F>(
+    seed: FileSeed<'_, F>,
+    mut de: serde_json::Deserializer<R>,
+) -> Result<u64, serde_json::Error>
+where
+    R: serde_json::de::Read<'de>,
+    F: FnMut(Interaction),
+{
+    let version = seed.deserialize(&mut de)?;
+    de.end()?;
+    Ok(version)
 }
 
 fn version_error(path: &Path, found: u64) -> Error {

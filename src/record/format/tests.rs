@@ -199,3 +199,16 @@ fn a_cassette_is_an_object_not_an_array() {
     );
     assert!(msg.contains("expected a request: an object"), "{msg}");
 }
+
+#[test]
+fn a_file_that_is_not_utf8_names_where() {
+    let mut text = br#"{"version": 2, "interactions": [{"request": {"method": "GET", "uri": "https://a.test/"}, "response": {"status": 200, "body": {"text": "#.to_vec();
+    text.extend_from_slice(b"\"\xff\"}}}]}");
+    let err = parse(Path::new("u.json"), Bytes::from(text)).unwrap_err();
+    assert!(err.is_malformed(), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("malformed cassette u.json: line 1, column 1"),
+        "{err}"
+    );
+}

@@ -112,7 +112,12 @@ pub(crate) fn load(path: &Path) -> Result<Option<Vec<Interaction>>, Error> {
 /// The interactions of a HAR file's entries, in order. URLs, header values and text
 /// bodies share `bytes` rather than copy it.
 pub(crate) fn parse(path: &Path, bytes: Bytes) -> Result<Vec<Interaction>, Error> {
-    let file: HarFile<'_> = serde_json::from_slice(&bytes).map_err(|err| {
+    let file: Result<HarFile<'_>, _> = match std::str::from_utf8(&bytes) {
+        // Checked whole, once: serde_json then checks no string again.
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(&bytes),
+    };
+    let file = file.map_err(|err| {
         Error::new(Kind::Malformed {
             path: path.to_owned(),
             line: err.line(),
