@@ -380,12 +380,17 @@ impl Registry {
     /// A route for a connection that carries requests to `authority` from outside the
     /// registry's own transport (the reqwest gateway): it turns stale when the host it
     /// finds through `lookup` loses its last registration, and the removal waits,
-    /// briefly, for the connection to [acknowledge](Route::ack) it. `None` if nothing
-    /// is registered.
+    /// briefly, for the connection to [acknowledge](Route::ack) it, if `acking`.
+    /// `None` if nothing is registered.
     #[cfg_attr(not(feature = "gateway"), allow(dead_code))]
-    pub(crate) fn watch(&self, lookup: &Lookup, authority: &str) -> Option<Route> {
+    pub(crate) fn watch(&self, lookup: &Lookup, authority: &str, acking: bool) -> Option<Route> {
         let host = self.host(lookup, authority)?;
-        Some(host.attach(Route::acknowledging()))
+        let route = if acking {
+            Route::acknowledging()
+        } else {
+            Route::new()
+        };
+        Some(host.attach(route))
     }
 
     /// Where a connection to `authority` goes, for a caller that sees `lookup`: into a
