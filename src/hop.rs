@@ -6,6 +6,10 @@ use http::header::{self, HeaderMap, HeaderName};
 /// Removes the hop-by-hop headers (RFC 9110, 7.6.1), the proxy's own
 /// (`Proxy-Authorization`, `Proxy-Connection`), and those the `Connection` header names.
 pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    // Most messages have none: one pass over the names, no hashing.
+    if !headers.keys().any(is_hop_by_hop) {
+        return;
+    }
     let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
@@ -28,6 +32,18 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
     ] {
         headers.remove(name);
     }
+}
+
+/// Whether `name` is one that [`strip_hop_by_hop`] removes whatever `Connection` says.
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    name == header::CONNECTION
+        || name == header::PROXY_AUTHORIZATION
+        || name == header::TE
+        || name == header::TRAILER
+        || name == header::TRANSFER_ENCODING
+        || name == header::UPGRADE
+        || name.as_str() == "proxy-connection"
+        || name.as_str() == "keep-alive"
 }
 
 #[cfg(test)]

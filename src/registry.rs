@@ -63,6 +63,9 @@ struct Inner {
     scoped: bool,
     /// Registered hosts, by `host:port`: one per scope that registered it.
     hosts: RwLock<HashMap<String, Vec<Arc<Host>>>>,
+    /// Bumped, under the `hosts` write lock, at each change of `hosts`: what was looked
+    /// up at one generation holds while the generation is the same.
+    generation: AtomicU64,
     /// Routes of open connections, by `host:port`, with what they looked up: a
     /// registration in a scope they see before the one they went to makes them stale,
     /// so that their clients reconnect into the new service.
@@ -97,9 +100,16 @@ impl Registry {
                 id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
                 scoped,
                 hosts: RwLock::default(),
+                generation: AtomicU64::new(0),
                 watched: Mutex::default(),
             }),
         }
+    }
+
+    /// Changes whenever a registration is added or removed (see `Inner::generation`).
+    #[cfg_attr(not(feature = "gateway"), allow(dead_code))]
+    pub(crate) fn generation(&self) -> u64 {
+        self.inner.generation.load(Ordering::Acquire)
     }
 
     /// A number no other registry of this process has.
@@ -285,6 +295,7 @@ impl Registry {
             .hosts
             .write()
             .unwrap_or_else(PoisonError::into_inner);
+        self.inner.generation.fetch_add(1, Ordering::AcqRel);
         let scoped = hosts.entry(key.to_owned()).or_default();
         let host = match scoped.iter().find(|h| h.scope == scope) {
             Some(host) => host.clone(),
@@ -350,6 +361,7 @@ impl Registry {
                 .hosts
                 .write()
                 .unwrap_or_else(PoisonError::into_inner);
+            self.inner.generation.fetch_add(1, Ordering::AcqRel);
             let Some(scoped) = hosts.get_mut(key) else {
                 return false;
             };

@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::task::Poll;
 
 use base64::Engine as _;
-use http::header::{self, HeaderMap};
+use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Uri, Version};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
@@ -411,6 +411,9 @@ pub(super) struct ConnState {
     authorized: AtomicBool,
     /// What the first request with credentials saw: whose connection this is.
     view: OnceLock<View>,
+    /// The last `Proxy-Authorization` accepted here, and what it sees: a client sends
+    /// the same one with each request.
+    last_auth: Mutex<Option<(HeaderValue, View)>>,
     /// Whether a removal waits for this connection to act on it (HTTP/2: send a
     /// GOAWAY). Not on a current-thread runtime, which the removing thread may be the
     /// only one to drive.
@@ -431,6 +434,7 @@ impl ConnState {
             leg,
             keep,
             view: OnceLock::new(),
+            last_auth: Mutex::default(),
             acking: true,
             direct: None,
             activity: Arc::default(),
@@ -446,10 +450,20 @@ impl ConnState {
         self
     }
 
-    /// Records that a request with `view`'s credentials came.
-    fn authorize(&self, view: &View) {
+    /// What the clients whose credentials `headers` carry see, if those are this
+    /// process's; records that such a request came.
+    fn authorized(&self, headers: &HeaderMap) -> Option<View> {
+        let value = headers.get(header::PROXY_AUTHORIZATION)?;
+        let mut last = self.last_auth.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, view)) = last.as_ref().filter(|(known, _)| known == value) {
+            return Some(view.clone());
+        }
+        let view = authorized(headers)?;
+        *last = Some((value.clone(), view.clone()));
+        drop(last);
         self.authorized.store(true, Ordering::Release);
         let _ = self.view.set(view.clone());
+        Some(view)
     }
 
     /// Records that this connection carries requests for `authority`. Over HTTP/2,
@@ -592,10 +606,9 @@ async fn handle(
     match &state.leg {
         Leg::Proxy => {
             let target = absolute_http_authority(req.uri());
-            let Some(view) = authorized(req.headers()) else {
+            let Some(view) = state.authorized(req.headers()) else {
                 return uncredentialed(req, target.as_deref(), &state).await;
             };
-            state.authorize(&view);
             if req.method() == Method::CONNECT {
                 let keep = state.keep.clone();
                 return Ok(match tunnel::connect(req, view, keep.clone(), state.acking) {

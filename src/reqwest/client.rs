@@ -181,9 +181,9 @@ fn install_provider() {
 }
 
 /// The route of the gateway proxy, with the credentials it carries: the gateway for
-/// targets registered in `registry`, nothing for the rest. reqwest calls the route with
-/// `scheme://host[:port]` when it decides on proxy credentials for an `http://` request
-/// and when it opens a new connection.
+/// targets registered in `registry`, nothing for the rest. reqwest calls the route with `scheme://host[:port]` when it
+/// decides on proxy credentials for an `http://` request (twice per request) and when
+/// it opens a new connection.
 ///
 /// With `local`, the gateway is the listener of the runtime the connection is opened
 /// on, which serves it on that runtime ([`local_url`]); else, or outside a runtime, the
@@ -191,6 +191,10 @@ fn install_provider() {
 ///
 /// The client sees the registrations of the scope it is built in (see
 /// [`Scope`](crate::Scope)), wherever its requests are served.
+///
+/// The last answer is kept while the registry's generation, the runtime and the URL
+/// are the same: a client's requests mostly go to one target, and reqwest asks per
+/// request.
 fn gateway_route(
     registry: &Registry,
     policy: Policy,
@@ -204,7 +208,7 @@ fn gateway_route(
     let lookup = Lookup::here();
     let (user, password) = credentials(registry, &lookup, Holder::Client(policy));
     let direct = Mutex::new(HashSet::<String>::new());
-    let route = move |url: &str| {
+    let decide = move |registry: Option<&Registry>, url: &str| {
         let uri: http::Uri = url.parse().ok()?;
         let target = uri_target(&uri)?;
         let authority = target.authority();
@@ -221,9 +225,7 @@ fn gateway_route(
             }
             return None;
         }
-        let registered = weak
-            .upgrade()
-            .is_some_and(|registry| registry.host(&lookup, &authority).is_some());
+        let registered = registry.is_some_and(|registry| registry.host(&lookup, &authority).is_some());
         // What the policy refuses goes to the gateway too, which answers the refusal.
         let hit = (registered || !policy.allows(&target)).then(|| {
             local
@@ -239,7 +241,37 @@ fn gateway_route(
         }
         hit
     };
+    let last = Mutex::new(None::<Decided>);
+    let route = move |url: &str| {
+        let registry = weak.upgrade();
+        let generation = registry.as_ref().map_or(0, Registry::generation);
+        let runtime = tokio::runtime::Handle::try_current().ok().map(|h| h.id());
+        {
+            let last = last.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(last) = last.as_ref().filter(|last| {
+                last.generation == generation && last.runtime == runtime && last.url == url
+            }) {
+                return last.hit.clone();
+            }
+        }
+        let hit = decide(registry.as_ref(), url);
+        *last.lock().unwrap_or_else(PoisonError::into_inner) = Some(Decided {
+            url: url.to_owned(),
+            generation,
+            runtime,
+            hit: hit.clone(),
+        });
+        hit
+    };
     (route, user, password)
+}
+
+/// A route's last answer, and what it holds for.
+struct Decided {
+    url: String,
+    generation: u64,
+    runtime: Option<tokio::runtime::Id>,
+    hit: Option<String>,
 }
 
 /// The system proxy for `url`, if any: its URL and its credentials.
