@@ -13,27 +13,25 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
-use super::server::View;
+use std::sync::Arc;
+
 use crate::error::BoxError;
 use crate::hop::strip_hop_by_hop;
+use crate::registry::Host;
 use crate::target::{uri_target, Scheme};
 use crate::transport;
 
 /// The body of every response the gateway gives.
 pub(super) type Body = UnsyncBoxBody<Bytes, BoxError>;
 
-/// Hands `req`, meant for `authority`, to the service its client finds for it,
-/// directly: no second HTTP exchange, so the service sees the HTTP version the client
-/// spoke to the gateway. The proxy's own headers are removed first.
+/// Hands `req` to `host`, the one its client finds for it, directly: no second HTTP
+/// exchange, so the service sees the HTTP version the client spoke to the gateway. The
+/// proxy's own headers are removed first.
 pub(super) async fn forward(
     req: Request<Incoming>,
-    view: &View,
-    authority: &str,
+    host: Arc<Host>,
     scheme: Scheme,
 ) -> Result<Response<Body>, h2::Error> {
-    let Some(host) = view.host(authority) else {
-        return Ok(not_intercepted(authority));
-    };
     let (mut parts, body) = req.into_parts();
     strip_hop_by_hop(&mut parts.headers);
     match transport::dispatch(&host, Request::from_parts(parts, body), scheme).await {

@@ -29,6 +29,7 @@ use std::task::Poll;
 
 use base64::Engine as _;
 use http::header::{self, HeaderMap, HeaderValue};
+use http::uri::Authority;
 use http::{Method, Request, Response, StatusCode, Uri, Version};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
@@ -297,12 +298,10 @@ impl View {
         match self.holder {
             Holder::ProxyUrl => Miss::Forbidden,
             Holder::Client(Policy::PassThrough) => Miss::Forward,
-            Holder::Client(policy) => {
-                match crate::target::Target::parse(authority) {
-                    Ok(target) if policy.allows(&target) => Miss::Forward,
-                    _ => Miss::Denied,
-                }
-            }
+            Holder::Client(policy) => match crate::target::Target::parse(authority) {
+                Ok(target) if policy.allows(&target) => Miss::Forward,
+                _ => Miss::Denied,
+            },
         }
     }
 
@@ -414,6 +413,8 @@ pub(super) struct ConnState {
     /// The last `Proxy-Authorization` accepted here, and what it sees: a client sends
     /// the same one with each request.
     last_auth: Mutex<Option<(HeaderValue, View)>>,
+    /// The last absolute-form authority, as written and as the registry keys it.
+    last_target: Mutex<Option<(Authority, String)>>,
     /// Whether a removal waits for this connection to act on it (HTTP/2: send a
     /// GOAWAY). Not on a current-thread runtime, which the removing thread may be the
     /// only one to drive.
@@ -435,6 +436,7 @@ impl ConnState {
             keep,
             view: OnceLock::new(),
             last_auth: Mutex::default(),
+            last_target: Mutex::default(),
             acking: true,
             direct: None,
             activity: Arc::default(),
@@ -442,6 +444,25 @@ impl ConnState {
             stale: Mutex::default(),
             shutdown: Notify::new(),
         }
+    }
+
+    /// `host:port` of an absolute-form `http://` request target, as the registry keys
+    /// it.
+    fn target(&self, uri: &Uri) -> Option<String> {
+        if uri.scheme() != Some(&http::uri::Scheme::HTTP) {
+            return None;
+        }
+        let written = uri.authority()?;
+        let mut last = self
+            .last_target
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, key)) = last.as_ref().filter(|(known, _)| known == written) {
+            return Some(key.clone());
+        }
+        let key = absolute_http_authority(uri)?;
+        *last = Some((written.clone(), key.clone()));
+        Some(key)
     }
 
     /// Whether removals wait for this connection to act on them (see `acking`).
@@ -454,7 +475,10 @@ impl ConnState {
     /// process's; records that such a request came.
     fn authorized(&self, headers: &HeaderMap) -> Option<View> {
         let value = headers.get(header::PROXY_AUTHORIZATION)?;
-        let mut last = self.last_auth.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut last = self
+            .last_auth
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if let Some((_, view)) = last.as_ref().filter(|(known, _)| known == value) {
             return Some(view.clone());
         }
@@ -605,18 +629,20 @@ async fn handle(
     let real = &gateway().real;
     match &state.leg {
         Leg::Proxy => {
-            let target = absolute_http_authority(req.uri());
+            let target = state.target(req.uri());
             let Some(view) = state.authorized(req.headers()) else {
                 return uncredentialed(req, target.as_deref(), &state).await;
             };
             if req.method() == Method::CONNECT {
                 let keep = state.keep.clone();
-                return Ok(match tunnel::connect(req, view, keep.clone(), state.acking) {
-                    Connect::Answered(res) => res,
-                    Connect::RealHost(req, authority) => {
-                        tunnel::pass_through(req, &authority, keep).await
-                    }
-                });
+                return Ok(
+                    match tunnel::connect(req, view, keep.clone(), state.acking) {
+                        Connect::Answered(res) => res,
+                        Connect::RealHost(req, authority) => {
+                            tunnel::pass_through(req, &authority, keep).await
+                        }
+                    },
+                );
             }
             let Some(authority) = target else {
                 return Ok(forward::text(
@@ -624,7 +650,7 @@ async fn handle(
                     "expected an absolute-form http:// proxy request",
                 ));
             };
-            if view.host(&authority).is_none() {
+            let Some(host) = view.host(&authority) else {
                 return match view.miss(&authority) {
                     Miss::Denied => Ok(forward::denied(&authority, Scheme::Http)),
                     Miss::Forward => Ok(forward::to_real_host(req, &authority, real).await),
@@ -633,21 +659,21 @@ async fn handle(
                     }
                     Miss::Forbidden => Ok(forward::not_intercepted(&authority)),
                 };
-            }
+            };
             state.watch(&view, &authority, req.version());
-            forward::forward(req, &view, &authority, Scheme::Http).await
+            forward::forward(req, host, Scheme::Http).await
         }
         Leg::Tunnel { view, authority } => {
             // Every request in the tunnel is for the authority it was opened for,
             // whatever `Host` says; no proxy credentials travel inside.
-            if view.host(authority).is_none() {
+            let Some(host) = view.host(authority) else {
                 if view.refuses(authority) {
                     return Ok(forward::denied(authority, Scheme::Https));
                 }
                 return forward::late(req, authority, Scheme::Https, real).await;
-            }
+            };
             state.watch(view, authority, req.version());
-            forward::forward(req, view, authority, Scheme::Https).await
+            forward::forward(req, host, Scheme::Https).await
         }
     }
 }

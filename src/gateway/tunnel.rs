@@ -51,10 +51,16 @@ fn tunnel(
         .authority()
         .and_then(|a| Some((a.host().to_owned(), a.port_u16()?)))
     else {
-        return Ok(forward::text(StatusCode::BAD_REQUEST, "CONNECT needs host:port"));
+        return Ok(forward::text(
+            StatusCode::BAD_REQUEST,
+            "CONNECT needs host:port",
+        ));
     };
     let Ok(host) = normalize_host(&host) else {
-        return Ok(forward::text(StatusCode::BAD_REQUEST, "CONNECT to an invalid host"));
+        return Ok(forward::text(
+            StatusCode::BAD_REQUEST,
+            "CONNECT to an invalid host",
+        ));
     };
     let authority = format!("{host}:{port}");
     // A target the client's policy refuses gets its tunnel too: the refusal is answered

@@ -225,7 +225,8 @@ fn gateway_route(
             }
             return None;
         }
-        let registered = registry.is_some_and(|registry| registry.host(&lookup, &authority).is_some());
+        let registered =
+            registry.is_some_and(|registry| registry.host(&lookup, &authority).is_some());
         // What the policy refuses goes to the gateway too, which answers the refusal.
         let hit = (registered || !policy.allows(&target)).then(|| {
             local

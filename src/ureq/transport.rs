@@ -9,13 +9,12 @@ use std::sync::Arc;
 use hyper_util::rt::TokioIo;
 use ureq::unversioned::transport::{Buffers, LazyBuffers, NextTimeout, Transport};
 
-use crate::background;
 use crate::registry::Host;
 use crate::route::Route;
 use crate::target::Scheme;
 
-/// The client's end of a socket pair whose other end is served, on the background
-/// runtime, with the services registered for a host.
+/// The client's end of a socket pair whose other end is served, on a thread of its
+/// own, with the services registered for a host.
 pub(crate) struct InMemory {
     stream: UnixStream,
     buffers: LazyBuffers,
@@ -35,12 +34,25 @@ impl InMemory {
         server.set_nonblocking(true)?;
         let authority: Arc<str> = host.authority().into();
         let serving_route = route.clone();
-        background::handle().spawn(async move {
-            if let Ok(io) = tokio::net::UnixStream::from_std(server) {
-                crate::transport::serve(TokioIo::new(io), host, scheme, Some(serving_route), None)
-                    .await;
-            }
-        });
+        // A thread per connection (ureq pools them), with a current-thread runtime:
+        // a service that blocks (a sync lock, `std::thread::sleep`, a nested blocking
+        // call) stalls its own connection only.
+        std::thread::Builder::new()
+            .name("http-intercept-ureq".into())
+            .spawn(move || {
+                let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    return;
+                };
+                runtime.block_on(async move {
+                    if let Ok(io) = tokio::net::UnixStream::from_std(server) {
+                        let io = TokioIo::new(io);
+                        crate::transport::serve(io, host, scheme, Some(serving_route), None).await;
+                    }
+                });
+            })?;
         Ok(InMemory {
             stream: client,
             buffers,
