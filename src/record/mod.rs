@@ -87,6 +87,7 @@ mod report;
 mod save;
 mod service;
 mod upstream;
+pub mod yaml;
 
 pub use self::body::ReplayBody;
 pub use self::builder::CassetteBuilder;
