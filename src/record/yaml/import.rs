@@ -338,22 +338,25 @@ fn body_bytes(node: &Node, what: &str) -> Result<Bytes, Bad> {
 }
 
 fn bytes<'n>(node: &'n Node, what: &str) -> Result<Cow<'n, [u8]>, Bad> {
+    let binary = match node.tag.as_deref() {
+        // A plain scalar that YAML reads as a number or a boolean is still its text.
+        None | Some("!!str" | "!!python/unicode" | "!!python/str" | "!" | "!!int" | "!!float" | "!!bool") => false,
+        Some("!!binary" | "!binary" | "!!python/bytes") => true,
+        Some(tag) => {
+            return Err(Bad::new(
+                node.pos,
+                format!(
+                    "unsupported tag `{tag}` in {what}: expected a string, `!!binary` or null"
+                ),
+            ))
+        }
+    };
     let Value::Scalar(s, _) = &node.value else {
         return Err(expected(node, &format!("{what} (a string)")));
     };
-    match node.tag.as_deref() {
-        None | Some("!!str" | "!!python/unicode" | "!!python/str" | "!") => {
-            Ok(Cow::Borrowed(s.as_bytes()))
-        }
-        // A plain scalar that YAML reads as a number or a boolean is still its text.
-        Some("!!int" | "!!float" | "!!bool") => Ok(Cow::Borrowed(s.as_bytes())),
-        Some("!!binary" | "!binary" | "!!python/bytes") => base64(node, s).map(|b| Cow::Owned(b.to_vec())),
-        Some(tag) => Err(Bad::new(
-            node.pos,
-            format!(
-                "unsupported tag `{tag}` in {what}: expected a string, `!!binary` or null"
-            ),
-        )),
+    match binary {
+        false => Ok(Cow::Borrowed(s.as_bytes())),
+        true => base64(node, s).map(|b| Cow::Owned(b.to_vec())),
     }
 }
 
