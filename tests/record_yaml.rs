@@ -98,7 +98,14 @@ impl Client {
         }
     }
 
-    async fn send(&self, via: Via, method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> Got {
+    async fn send(
+        &self,
+        via: Via,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Got {
         let expected = match via {
             Via::Hyper1 => Version::HTTP_11,
             Via::Reqwest if url.starts_with("http:") => Version::HTTP_11,
@@ -111,7 +118,10 @@ impl Client {
                     req = req.header(*n, *v);
                 }
                 let req = req.body(full(body.to_vec())).unwrap();
-                let res = client.request(req).await.unwrap_or_else(|e| panic!("{via:?} {url}: {e:?}"));
+                let res = client
+                    .request(req)
+                    .await
+                    .unwrap_or_else(|e| panic!("{via:?} {url}: {e:?}"));
                 let (parts, body) = res.into_parts();
                 let body = body.collect().await.unwrap().to_bytes();
                 (parts.status, parts.version, parts.headers, body)
@@ -122,8 +132,12 @@ impl Client {
                 for (n, v) in headers {
                     req = req.header(*n, *v);
                 }
-                let res = req.send().await.unwrap_or_else(|e| panic!("{via:?} {url}: {e:?}"));
-                let (status, version, headers) = (res.status(), res.version(), res.headers().clone());
+                let res = req
+                    .send()
+                    .await
+                    .unwrap_or_else(|e| panic!("{via:?} {url}: {e:?}"));
+                let (status, version, headers) =
+                    (res.status(), res.version(), res.headers().clone());
                 (status, version, headers, res.bytes().await.unwrap())
             }
         };
@@ -167,22 +181,40 @@ async fn vcrpy_api(path: &Path, via: Via) {
     assert_eq!(got.header("server"), Some("BaseHTTP/0.6 Python/3.11.7"));
 
     let got = c
-        .send(via, "POST", &format!("{VCRPY}/users"), &[("content-type", "application/json")], br#"{"name": "Grace"}"#)
+        .send(
+            via,
+            "POST",
+            &format!("{VCRPY}/users"),
+            &[("content-type", "application/json")],
+            br#"{"name": "Grace"}"#,
+        )
         .await;
     assert_eq!(got.status, 201);
     assert_eq!(got.text(), r#"{"created": {"name": "Grace"}, "id": 42}"#);
     assert_eq!(got.header("set-cookie"), Some("session=s-1; HttpOnly"));
 
     // The query in another order matches, as vcrpy's `query` matcher does.
-    let got = c.send(via, "GET", &format!("{VCRPY}/search?page=2&q=rust+yaml"), &[], b"").await;
+    let got = c
+        .send(
+            via,
+            "GET",
+            &format!("{VCRPY}/search?page=2&q=rust+yaml"),
+            &[],
+            b"",
+        )
+        .await;
     assert_eq!(got.text(), r#"{"page": "2", "q": "rust yaml"}"#);
 
     // Identical requests, in recorded order.
     for n in 1..=3 {
-        let got = c.send(via, "GET", &format!("{VCRPY}/counter"), &[], b"").await;
+        let got = c
+            .send(via, "GET", &format!("{VCRPY}/counter"), &[], b"")
+            .await;
         assert_eq!(got.text(), format!("count={n}"));
     }
-    let got = c.send(via, "GET", &format!("{VCRPY}/redirect"), &[], b"").await;
+    let got = c
+        .send(via, "GET", &format!("{VCRPY}/redirect"), &[], b"")
+        .await;
     assert_eq!(got.status, 302);
     assert_eq!(got.header("location"), Some("/json"));
     assert!(got.body.is_empty());
@@ -205,17 +237,23 @@ async fn vcrpy_binary(path: &Path, via: Via) {
 
     // vcrpy on urllib3 2 stored the decoded body under `Content-Encoding: gzip`: the
     // header is dropped, the length made true.
-    let got = c.send(via, "GET", &format!("{VCRPY}/gzip?via=requests"), &[], b"").await;
+    let got = c
+        .send(via, "GET", &format!("{VCRPY}/gzip?via=requests"), &[], b"")
+        .await;
     assert_eq!(got.header("content-encoding"), None);
     assert_eq!(got.header("content-length"), Some("480"));
     assert_eq!(got.text(), text);
 
-    let got = c.send(via, "GET", &format!("{VCRPY}/binary"), &[], b"").await;
+    let got = c
+        .send(via, "GET", &format!("{VCRPY}/binary"), &[], b"")
+        .await;
     assert_eq!(got.body, (0..=255u8).collect::<Vec<_>>());
     assert_eq!(got.header("content-type"), Some("application/octet-stream"));
 
     let upload: Vec<u8> = (0..=255u8).rev().collect();
-    let got = c.send(via, "POST", &format!("{VCRPY}/upload"), &[], &upload).await;
+    let got = c
+        .send(via, "POST", &format!("{VCRPY}/upload"), &[], &upload)
+        .await;
     assert_eq!(got.text(), "256 bytes, first 255");
     assert_eq!(cassette.interactions()[3].request().body(), &upload[..]);
     end(cassette, hosts);
@@ -234,35 +272,88 @@ async fn vcrpy_decoded(path: &Path, via: Via) {
 /// vcrpy1_python2.yaml: `!!python/unicode`, `!!python/str`, a pickled BytesIO body.
 async fn vcrpy1_python2(path: &Path, via: Via) {
     let (cassette, hosts, c) = mount(path, via);
-    let got = c.send(via, "POST", "http://py2.vcr.test/search?lang=fr", &[], "{\"q\": \"café\"}".as_bytes()).await;
+    let got = c
+        .send(
+            via,
+            "POST",
+            "http://py2.vcr.test/search?lang=fr",
+            &[],
+            "{\"q\": \"café\"}".as_bytes(),
+        )
+        .await;
     assert_eq!(got.text(), "{\"hits\": 1, \"q\": \"café\"}");
     assert_eq!(got.header("content-length"), Some("25"));
-    let got = c.send(via, "PUT", "http://py2.vcr.test/upload", &[], b"hello from a file").await;
+    let got = c
+        .send(
+            via,
+            "PUT",
+            "http://py2.vcr.test/upload",
+            &[],
+            b"hello from a file",
+        )
+        .await;
     assert_eq!(got.status, 204);
     assert!(got.body.is_empty());
+    // A pickled iterator body: its chunks, joined.
+    let got = c
+        .send(
+            via,
+            "POST",
+            "http://py2.vcr.test/stream",
+            &[],
+            b"chunked body",
+        )
+        .await;
+    assert_eq!(got.text(), "got 12 bytes");
     let recorded = cassette.interactions();
-    assert_eq!(recorded[0].request().headers()["content-type"], "application/json");
+    assert_eq!(
+        recorded[0].request().headers()["content-type"],
+        "application/json"
+    );
     assert_eq!(recorded[1].request().body(), "hello from a file");
+    assert_eq!(recorded[2].request().body(), "chunked body");
     end(cassette, hosts);
 }
 
 /// vcr_ruby.yml: VCR 6 with webmock, two hosts, http and https.
 async fn vcr_ruby(path: &Path, via: Via) {
     let (cassette, hosts, c) = mount(path, via);
-    assert_eq!(cassette.origins(), ["https://api.ruby.test", "http://static.ruby.test"]);
+    assert_eq!(
+        cassette.origins(),
+        ["https://api.ruby.test", "http://static.ruby.test"]
+    );
     let api = "https://api.ruby.test";
     let user = r#"{"id":7,"name":"Matz","langs":["ruby"]}"#;
-    let got = c.send(via, "GET", &format!("{api}/users/7?fields=name,langs"), &[], b"").await;
+    let got = c
+        .send(
+            via,
+            "GET",
+            &format!("{api}/users/7?fields=name,langs"),
+            &[],
+            b"",
+        )
+        .await;
     assert_eq!((got.status, got.text()), (200, user));
     assert_eq!(got.header("etag"), Some("W/\"7a\""));
     assert_eq!(got.header("content-length"), Some("39"));
 
     let form = [("content-type", "application/x-www-form-urlencoded")];
-    let got = c.send(via, "POST", &format!("{api}/session"), &form, b"login=matz&password=x").await;
+    let got = c
+        .send(
+            via,
+            "POST",
+            &format!("{api}/session"),
+            &form,
+            b"login=matz&password=x",
+        )
+        .await;
     assert_eq!(got.status, 303);
     assert_eq!(got.header("location"), Some("https://api.ruby.test/home"));
     let cookies: Vec<_> = got.headers.get_all("set-cookie").iter().collect();
-    assert_eq!(cookies, ["session=r-1; path=/; HttpOnly", "theme=light; path=/"]);
+    assert_eq!(
+        cookies,
+        ["session=r-1; path=/; HttpOnly", "theme=light; path=/"]
+    );
     let got = c.send(via, "GET", &format!("{api}/home"), &[], b"").await;
     assert_eq!(got.text(), "welcome home, matz\n");
 
@@ -270,10 +361,15 @@ async fn vcr_ruby(path: &Path, via: Via) {
     let got = c.send(via, "GET", &format!("{api}/repos"), &[], b"").await;
     assert_eq!(got.header("content-encoding"), Some("gzip"));
     assert_eq!(got.header("transfer-encoding"), None);
-    assert_eq!(gunzip(&got.body), r#"{"repos":[{"name":"vcr","stars":5900},{"name":"webmock","stars":3900}]}"#);
+    assert_eq!(
+        gunzip(&got.body),
+        r#"{"repos":[{"name":"vcr","stars":5900},{"name":"webmock","stars":3900}]}"#
+    );
 
     // `base64_string` (preserve_exact_body_bytes): a PNG, byte for byte.
-    let got = c.send(via, "GET", "http://static.ruby.test/logo.png", &[], b"").await;
+    let got = c
+        .send(via, "GET", "http://static.ruby.test/logo.png", &[], b"")
+        .await;
     assert_eq!(got.body.len(), 70);
     assert_eq!(&got.body[..8], b"\x89PNG\r\n\x1a\n");
     assert_eq!(got.header("content-type"), Some("image/png"));
@@ -283,7 +379,9 @@ async fn vcr_ruby(path: &Path, via: Via) {
         assert_eq!(got.text(), format!(r#"{{"state":"{state}"}}"#));
     }
     // HEAD keeps the length of the body it does not have.
-    let got = c.send(via, "HEAD", &format!("{api}/users/7"), &[], b"").await;
+    let got = c
+        .send(via, "HEAD", &format!("{api}/users/7"), &[], b"")
+        .await;
     assert_eq!(got.status, 200);
     assert_eq!(got.header("content-length"), Some("39"));
     assert!(got.body.is_empty());
@@ -298,8 +396,13 @@ async fn vcr_ruby(path: &Path, via: Via) {
 /// message.
 async fn vcr2_legacy(path: &Path, via: Via) {
     let (cassette, hosts, c) = mount(path, via);
-    let got = c.send(via, "GET", "http://legacy.ruby.test/", &[], b"").await;
-    assert_eq!(got.header("content-type"), Some("text/html; charset=ISO-8859-1"));
+    let got = c
+        .send(via, "GET", "http://legacy.ruby.test/", &[], b"")
+        .await;
+    assert_eq!(
+        got.header("content-type"),
+        Some("text/html; charset=ISO-8859-1")
+    );
     assert_eq!(got.header("content-encoding"), Some("gzip"));
     assert_eq!(gunzip(&got.body), "<html><body>legacy page</body></html>\n");
     let at = cassette.interactions()[0].recorded_at().unwrap();
@@ -389,9 +492,16 @@ async fn reqwest_follows_a_recorded_redirect() {
     let cassette = Cassette::open(fixture("vcrpy_api.yaml")).unwrap();
     let _hosts = cassette.add_all().unwrap();
     let client = reqwest::Client::builder().intercept().build().unwrap();
-    let res = client.get(format!("{VCRPY}/redirect")).send().await.unwrap();
+    let res = client
+        .get(format!("{VCRPY}/redirect"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.url().as_str(), format!("{VCRPY}/json"));
-    assert_eq!(res.text().await.unwrap(), r#"{"id": 7, "name": "Ada", "langs": ["rust", "python"]}"#);
+    assert_eq!(
+        res.text().await.unwrap(),
+        r#"{"id": 7, "name": "Ada", "langs": ["rust", "python"]}"#
+    );
 }
 
 #[tokio::test]
@@ -409,7 +519,11 @@ async fn a_request_past_the_recorded_ones_fails_the_test() {
     drop(hosts);
     let err = cassette.finish().unwrap_err();
     assert!(err.is_unmatched(), "{err}");
-    assert!(err.to_string().contains("GET http://127.0.0.1:18733/counter"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("GET http://127.0.0.1:18733/counter"),
+        "{err}"
+    );
 
     // allow_playback_repeats: the last one again.
     let cassette = Cassette::builder(fixture("vcrpy_api.yaml"))
@@ -430,8 +544,15 @@ fn a_yaml_cassette_only_replays_and_is_never_written() {
     std::fs::copy(fixture("vcr_ruby.yml"), &path).unwrap();
     let before = std::fs::read(&path).unwrap();
     for mode in [Mode::Once, Mode::Record, Mode::NewEpisodes] {
-        let cassette = Cassette::builder(&path).mode(mode).mode_from_env(false).open().unwrap();
-        assert!(cassette.is_replaying() && !cassette.is_recording(), "{mode:?}");
+        let cassette = Cassette::builder(&path)
+            .mode(mode)
+            .mode_from_env(false)
+            .open()
+            .unwrap();
+        assert!(
+            cassette.is_replaying() && !cassette.is_recording(),
+            "{mode:?}"
+        );
         assert_eq!(cassette.len(), 8);
         cassette.finish().unwrap();
     }
@@ -456,9 +577,7 @@ fn a_failed_conversion_leaves_the_old_file() {
 
 /// A vcrpy cassette with one interaction whose parts are given.
 fn vcrpy_doc(request: &str, response: &str) -> String {
-    format!(
-        "interactions:\n- request:\n{request}  response:\n{response}version: 1\n"
-    )
+    format!("interactions:\n- request:\n{request}  response:\n{response}version: 1\n")
 }
 
 const REQ: &str = "    body: null\n    headers: {}\n    method: GET\n    uri: http://api.test/x\n";
@@ -519,9 +638,14 @@ fn malformed_files_name_the_line_the_column_and_what_was_expected() {
         let err = Cassette::open(&path).unwrap_err();
         assert!(err.is_malformed(), "{what}: {err}");
         let message = err.to_string();
-        assert!(message.starts_with(&format!("malformed cassette {}: ", path.display())), "{what}: {message}");
+        assert!(
+            message.starts_with(&format!("malformed cassette {}: ", path.display())),
+            "{what}: {message}"
+        );
         if !message.contains(expected) {
-            wrong.push(format!("{what}:\n  got      {message}\n  expected {expected}"));
+            wrong.push(format!(
+                "{what}:\n  got      {message}\n  expected {expected}"
+            ));
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
@@ -598,7 +722,10 @@ fn open_a_10000_interaction_cassette() {
     let body = tail.trim_end().strip_suffix("version: 1").unwrap();
     let mut text = String::from(head);
     for i in 0..1250 {
-        text.push_str(&format!("- request:{}", body.replace("/json", &format!("/json/{i}"))));
+        text.push_str(&format!(
+            "- request:{}",
+            body.replace("/json", &format!("/json/{i}"))
+        ));
     }
     text.push_str("version: 1\n");
     std::fs::write(&path, &text).unwrap();

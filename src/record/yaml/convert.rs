@@ -8,7 +8,7 @@ use crate::record::save::{self, SaveLock};
 /// Converts the vcrpy or Ruby VCR cassette at `from` to a cassette in this crate's
 /// [format](crate::record::format) at `to`, and returns how many interactions it
 /// holds. The interactions are the ones a YAML cassette replays (see
-/// [the module](self)): bodies byte-exact, headers made true to the recorded bodies.
+/// [the module](crate::record::yaml)): bodies byte-exact, headers made true to the recorded bodies.
 /// `to` is written atomically, as a save is, its directory created if missing.
 ///
 /// The same in two steps: [`Recording::load`](crate::record::Recording::load) reads

@@ -69,7 +69,7 @@ pub(crate) fn parse(path: &Path, bytes: &[u8]) -> Result<Vec<Interaction>, Error
 const TOP_EXPECTED: &str = "expected a vcrpy cassette (a mapping with `interactions` and \
      `version`) or a Ruby VCR cassette (a mapping with `http_interactions` and `recorded_with`)";
 
-fn interactions(root: &Node) -> Result<Vec<Interaction>, Bad> {
+fn interactions(root: &Node<'_>) -> Result<Vec<Interaction>, Bad> {
     let Value::Map(entries) = &root.value else {
         if let Value::Seq(items) = &root.value {
             if items
@@ -137,7 +137,7 @@ fn interactions(root: &Node) -> Result<Vec<Interaction>, Bad> {
         .collect()
 }
 
-fn interaction(node: &Node, dialect: Dialect) -> Result<Interaction, Bad> {
+fn interaction(node: &Node<'_>, dialect: Dialect) -> Result<Interaction, Bad> {
     let allowed: &[&str] = match dialect {
         Dialect::Vcrpy => &["request", "response"],
         Dialect::Vcr => &["request", "response", "recorded_at"],
@@ -162,7 +162,7 @@ fn interaction(node: &Node, dialect: Dialect) -> Result<Interaction, Bad> {
     Ok(interaction)
 }
 
-fn request(node: &Node, dialect: Dialect) -> Result<Request<Bytes>, Bad> {
+fn request(node: &Node<'_>, dialect: Dialect) -> Result<Request<Bytes>, Bad> {
     let fields = Fields::of(node, "a request", &["method", "uri", "body", "headers"])?;
     let method_node = fields.required("method")?;
     let method = text(method_node, "`method`")?;
@@ -193,7 +193,7 @@ fn request(node: &Node, dialect: Dialect) -> Result<Request<Bytes>, Bad> {
 }
 
 fn response(
-    node: &Node,
+    node: &Node<'_>,
     dialect: Dialect,
     request: &Request<Bytes>,
 ) -> Result<Response<Bytes>, Bad> {
@@ -209,7 +209,13 @@ fn response(
             "content",
             "http_version",
         ],
-        Dialect::Vcr => &["status", "headers", "body", "http_version", "adapter_metadata"],
+        Dialect::Vcr => &[
+            "status",
+            "headers",
+            "body",
+            "http_version",
+            "adapter_metadata",
+        ],
     };
     let fields = Fields::of(node, "a response", allowed)?;
     let status = match (fields.get("status"), fields.get("status_code")) {
@@ -237,17 +243,22 @@ fn response(
     Ok(response)
 }
 
-fn status_code(node: &Node) -> Result<StatusCode, Bad> {
+fn status_code(node: &Node<'_>) -> Result<StatusCode, Bad> {
     let code = int(node, "the status `code`")?;
     u16::try_from(code)
         .ok()
         .and_then(|c| StatusCode::from_u16(c).ok())
-        .ok_or_else(|| Bad::new(node.pos, format!("invalid status code {code}: expected 100 to 999")))
+        .ok_or_else(|| {
+            Bad::new(
+                node.pos,
+                format!("invalid status code {code}: expected 100 to 999"),
+            )
+        })
 }
 
 /// vcrpy's request body: null, a string, `!!binary`, or the `BytesIO` / iterator
 /// bodies older vcrpy versions pickled.
-fn vcrpy_request_body(node: &Node) -> Result<Bytes, Bad> {
+fn vcrpy_request_body(node: &Node<'_>) -> Result<Bytes, Bad> {
     match node.tag.as_deref() {
         Some("!!python/object/new:_io.BytesIO") => {
             // `state: !!python/tuple [content, position, dict]`.
@@ -264,23 +275,27 @@ fn vcrpy_request_body(node: &Node) -> Result<Bytes, Bad> {
         Some("!!python/object/apply:builtins.iter") => {
             // `args: [[chunk, ...]]`, or the same as a tagged sequence.
             let args = match &node.value {
-                Value::Map(_) => Fields::of(node, "a pickled iterator body", &["args"])?
-                    .get("args")
-                    .cloned(),
-                Value::Seq(_) => Some(node.clone()),
+                Value::Map(_) => {
+                    Fields::of(node, "a pickled iterator body", &["args", "state"])?.get("args")
+                }
+                Value::Seq(_) => Some(node),
                 Value::Scalar(..) => return Err(expected(node, "an iterator's `args`")),
             };
-            let chunks = match args.as_ref().map(|a| &a.value) {
-                Some(Value::Seq(args)) => match args.first().map(|c| &c.value) {
-                    Some(Value::Seq(chunks)) => chunks.clone(),
-                    Some(_) => return Err(expected(&args[0], "the iterator's chunks (a sequence)")),
-                    None => Vec::new(),
+            let chunks: &[Node<'_>] = match args {
+                None => &[],
+                Some(args) => match &args.value {
+                    Value::Seq(list) => match list.first() {
+                        None => &[],
+                        Some(first) => match &first.value {
+                            Value::Seq(chunks) => chunks,
+                            _ => return Err(expected(first, "the iterator's chunks (a sequence)")),
+                        },
+                    },
+                    _ => return Err(expected(args, "`args` (a sequence)")),
                 },
-                Some(_) => return Err(expected(args.as_ref().unwrap(), "`args` (a sequence)")),
-                None => Vec::new(),
             };
             let mut all = Vec::new();
-            for chunk in &chunks {
+            for chunk in chunks {
                 all.extend_from_slice(&body_bytes(chunk, "a body chunk")?);
             }
             Ok(Bytes::from(all))
@@ -290,7 +305,7 @@ fn vcrpy_request_body(node: &Node) -> Result<Bytes, Bad> {
 }
 
 /// vcrpy's response body: `{string: ...}` (`{}` when aiohttp saw none).
-fn vcrpy_response_body(node: &Node) -> Result<Bytes, Bad> {
+fn vcrpy_response_body(node: &Node<'_>) -> Result<Bytes, Bad> {
     if node.is_null() {
         return Ok(Bytes::new());
     }
@@ -303,7 +318,7 @@ fn vcrpy_response_body(node: &Node) -> Result<Bytes, Bad> {
 
 /// VCR's body: `{encoding, string}` or `{encoding, base64_string}`; a bare string in
 /// cassettes from before VCR 2.
-fn vcr_body(node: &Node, what: &'static str) -> Result<Bytes, Bad> {
+fn vcr_body(node: &Node<'_>, what: &'static str) -> Result<Bytes, Bad> {
     match &node.value {
         Value::Map(_) => {
             let fields = Fields::of(node, what, &["encoding", "string", "base64_string"])?;
@@ -327,7 +342,7 @@ fn vcr_body(node: &Node, what: &'static str) -> Result<Bytes, Bad> {
 
 /// A body's bytes: null is empty, a string its UTF-8, `!!binary` (PyYAML) and
 /// `!binary` (Ruby's Psych) base64.
-fn body_bytes(node: &Node, what: &str) -> Result<Bytes, Bad> {
+fn body_bytes(node: &Node<'_>, what: &str) -> Result<Bytes, Bad> {
     if node.is_null() {
         return Ok(Bytes::new());
     }
@@ -337,17 +352,18 @@ fn body_bytes(node: &Node, what: &str) -> Result<Bytes, Bad> {
     }
 }
 
-fn bytes<'n>(node: &'n Node, what: &str) -> Result<Cow<'n, [u8]>, Bad> {
+fn bytes<'n>(node: &'n Node<'_>, what: &str) -> Result<Cow<'n, [u8]>, Bad> {
     let binary = match node.tag.as_deref() {
         // A plain scalar that YAML reads as a number or a boolean is still its text.
-        None | Some("!!str" | "!!python/unicode" | "!!python/str" | "!" | "!!int" | "!!float" | "!!bool") => false,
+        None
+        | Some(
+            "!!str" | "!!python/unicode" | "!!python/str" | "!" | "!!int" | "!!float" | "!!bool",
+        ) => false,
         Some("!!binary" | "!binary" | "!!python/bytes") => true,
         Some(tag) => {
             return Err(Bad::new(
                 node.pos,
-                format!(
-                    "unsupported tag `{tag}` in {what}: expected a string, `!!binary` or null"
-                ),
+                format!("unsupported tag `{tag}` in {what}: expected a string, `!!binary` or null"),
             ))
         }
     };
@@ -360,18 +376,15 @@ fn bytes<'n>(node: &'n Node, what: &str) -> Result<Cow<'n, [u8]>, Bad> {
     }
 }
 
-fn base64(node: &Node, text: &str) -> Result<Bytes, Bad> {
-    let compact: Vec<u8> = text
-        .bytes()
-        .filter(|b| !b.is_ascii_whitespace())
-        .collect();
+fn base64(node: &Node<'_>, text: &str) -> Result<Bytes, Bad> {
+    let compact: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
     B64.decode(&compact)
         .map(Bytes::from)
         .map_err(|e| Bad::new(node.pos, format!("invalid base64: {e}")))
 }
 
 /// A scalar's text (`!!binary` decoded as UTF-8).
-fn text<'n>(node: &'n Node, what: &str) -> Result<Cow<'n, str>, Bad> {
+fn text<'n>(node: &'n Node<'_>, what: &str) -> Result<Cow<'n, str>, Bad> {
     match bytes(node, what)? {
         Cow::Borrowed(b) => Ok(Cow::Borrowed(
             std::str::from_utf8(b).expect("scalars are UTF-8"),
@@ -382,7 +395,7 @@ fn text<'n>(node: &'n Node, what: &str) -> Result<Cow<'n, str>, Bad> {
     }
 }
 
-fn int(node: &Node, what: &str) -> Result<i64, Bad> {
+fn int(node: &Node<'_>, what: &str) -> Result<i64, Bad> {
     let t = text(node, what)?;
     t.trim()
         .parse()
@@ -391,24 +404,30 @@ fn int(node: &Node, what: &str) -> Result<i64, Bad> {
 
 /// Headers: a mapping from names to a list of values (both tools), or to one value
 /// (hand-written cassettes, older versions).
-fn headers(node: &Node) -> Result<HeaderMap, Bad> {
+fn headers(node: &Node<'_>) -> Result<HeaderMap, Bad> {
     if node.is_null() {
         return Ok(HeaderMap::new());
     }
     let Value::Map(entries) = &node.value else {
-        return Err(expected(node, "headers (a mapping from names to lists of values)"));
+        return Err(expected(
+            node,
+            "headers (a mapping from names to lists of values)",
+        ));
     };
     let mut map = HeaderMap::with_capacity(entries.len());
     for (k, v) in entries {
         let name_text = text(k, "a header name")?;
         let name = HeaderName::from_bytes(name_text.as_bytes())
             .map_err(|_| Bad::new(k.pos, format!("invalid header name {name_text:?}")))?;
-        let mut add = |v: &Node| -> Result<(), Bad> {
+        let mut add = |v: &Node<'_>| -> Result<(), Bad> {
             let value = bytes(v, "a header value")?;
             let value = HeaderValue::from_bytes(&value).map_err(|_| {
                 Bad::new(
                     v.pos,
-                    format!("invalid value {:?} for header {name_text}", String::from_utf8_lossy(&value)),
+                    format!(
+                        "invalid value {:?} for header {name_text}",
+                        String::from_utf8_lossy(&value)
+                    ),
                 )
             })?;
             map.append(name.clone(), value);
@@ -432,7 +451,12 @@ fn headers(node: &Node) -> Result<HeaderMap, Bad> {
 ///   decoded, the first keeping the header;
 /// - `content-length` is set to the body's length, except for responses that have no
 ///   body by definition (HEAD, 1xx, 204, 304).
-fn replayable_headers(headers: &mut HeaderMap, body: &[u8], req: &Request<Bytes>, status: StatusCode) {
+fn replayable_headers(
+    headers: &mut HeaderMap,
+    body: &[u8],
+    req: &Request<Bytes>,
+    status: StatusCode,
+) {
     headers.remove(TRANSFER_ENCODING);
     if let Some(encoding) = headers.get(CONTENT_ENCODING).and_then(|v| v.to_str().ok()) {
         let e = encoding.trim().to_ascii_lowercase();
@@ -481,23 +505,23 @@ fn http_date(s: &str) -> Option<std::time::SystemTime> {
     crate::record::format::parse_time(&format!("{year:04}-{month:02}-{day:02}T{time}Z"))
 }
 
-fn key_is(node: &Node, key: &str) -> bool {
+fn key_is(node: &Node<'_>, key: &str) -> bool {
     matches!(&node.value, Value::Scalar(s, _) if s == key)
 }
 
-fn expected(node: &Node, what: &str) -> Bad {
+fn expected(node: &Node<'_>, what: &str) -> Bad {
     Bad::new(node.pos, format!("expected {what}, found {}", node.shape()))
 }
 
 /// A mapping's entries, checked against the keys allowed there.
-struct Fields<'n> {
-    node: &'n Node,
+struct Fields<'n, 'a> {
+    node: &'n Node<'a>,
     what: &'static str,
-    entries: &'n [(Node, Node)],
+    entries: &'n [(Node<'a>, Node<'a>)],
 }
 
-impl<'n> Fields<'n> {
-    fn of(node: &'n Node, what: &'static str, allowed: &[&str]) -> Result<Fields<'n>, Bad> {
+impl<'n, 'a> Fields<'n, 'a> {
+    fn of(node: &'n Node<'a>, what: &'static str, allowed: &[&str]) -> Result<Fields<'n, 'a>, Bad> {
         let Value::Map(entries) = &node.value else {
             return Err(expected(node, &format!("{what} (a mapping)")));
         };
@@ -505,7 +529,7 @@ impl<'n> Fields<'n> {
             let Value::Scalar(key, _) = &k.value else {
                 return Err(expected(k, &format!("a key of {what}")));
             };
-            if !allowed.contains(&key.as_str()) {
+            if !allowed.contains(&&**key) {
                 let list: Vec<String> = allowed.iter().map(|a| format!("`{a}`")).collect();
                 return Err(Bad::new(
                     k.pos,
@@ -526,14 +550,14 @@ impl<'n> Fields<'n> {
         })
     }
 
-    fn get(&self, key: &str) -> Option<&'n Node> {
+    fn get(&self, key: &str) -> Option<&'n Node<'a>> {
         self.entries
             .iter()
             .find(|(k, _)| key_is(k, key))
             .map(|(_, v)| v)
     }
 
-    fn required(&self, key: &str) -> Result<&'n Node, Bad> {
+    fn required(&self, key: &str) -> Result<&'n Node<'a>, Bad> {
         self.get(key).ok_or_else(|| self.missing(key))
     }
 

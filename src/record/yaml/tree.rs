@@ -2,6 +2,7 @@
 //! from saphyr-parser's events, aliases resolved, tags kept, nesting and alias
 //! expansion bounded so that no input can exhaust the stack or the memory.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
@@ -47,23 +48,24 @@ impl Bad {
 }
 
 #[derive(Clone, Debug)]
-pub(crate) enum Value {
-    /// The text, and whether it was written plain (unquoted: `null`, `200`).
-    Scalar(String, bool),
-    Seq(Vec<Node>),
-    Map(Vec<(Node, Node)>),
+pub(crate) enum Value<'a> {
+    /// The text (borrowed from the file when it is written as is), and whether it was
+    /// written plain (unquoted: `null`, `200`).
+    Scalar(Cow<'a, str>, bool),
+    Seq(Vec<Node<'a>>),
+    Map(Vec<(Node<'a>, Node<'a>)>),
 }
 
 #[derive(Clone, Debug)]
-pub(crate) struct Node {
-    pub(crate) value: Value,
+pub(crate) struct Node<'a> {
+    pub(crate) value: Value<'a>,
     /// The tag as written, shorthand restored: `!!binary`, `!binary`,
     /// `!!python/unicode`.
     pub(crate) tag: Option<String>,
     pub(crate) pos: Pos,
 }
 
-impl Node {
+impl Node<'_> {
     /// A short name of the node's shape, for "expected ..., found ..." messages.
     pub(crate) fn shape(&self) -> &'static str {
         match &self.value {
@@ -80,7 +82,7 @@ impl Node {
         match (&self.value, self.tag.as_deref()) {
             (Value::Scalar(..), Some("!!null")) => true,
             (Value::Scalar(text, true), None) => {
-                matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL")
+                matches!(&**text, "" | "~" | "null" | "Null" | "NULL")
             }
             _ => false,
         }
@@ -109,16 +111,16 @@ fn tag_name(tag: &Tag) -> String {
     }
 }
 
-enum Frame {
+enum Frame<'a> {
     Seq {
-        items: Vec<Node>,
+        items: Vec<Node<'a>>,
         tag: Option<String>,
         anchor: usize,
         pos: Pos,
     },
     Map {
-        entries: Vec<(Node, Node)>,
-        key: Option<Node>,
+        entries: Vec<(Node<'a>, Node<'a>)>,
+        key: Option<Node<'a>>,
         tag: Option<String>,
         anchor: usize,
         pos: Pos,
@@ -127,11 +129,11 @@ enum Frame {
 
 /// The first document of `text`, as a tree. `None` for a stream without a document
 /// (an empty file, or comments only).
-pub(crate) fn parse(text: &str) -> Result<Option<Node>, Bad> {
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: HashMap<usize, Node> = HashMap::new();
+pub(crate) fn parse(text: &str) -> Result<Option<Node<'_>>, Bad> {
+    let mut stack: Vec<Frame<'_>> = Vec::new();
+    let mut anchors: HashMap<usize, Node<'_>> = HashMap::new();
     let mut alias_budget = MAX_ALIAS_NODES;
-    let mut root: Option<Node> = None;
+    let mut root: Option<Node<'_>> = None;
     let mut documents = 0usize;
     for event in Parser::new_from_str(text) {
         let (event, span) = event.map_err(|e| {
@@ -157,7 +159,7 @@ pub(crate) fn parse(text: &str) -> Result<Option<Node>, Bad> {
             }
             Event::Scalar(text, style, anchor, tag) => {
                 let node = Node {
-                    value: Value::Scalar(text.into_owned(), style == ScalarStyle::Plain),
+                    value: Value::Scalar(text, style == ScalarStyle::Plain),
                     tag: tag.as_deref().map(tag_name),
                     pos,
                 };
@@ -236,10 +238,7 @@ pub(crate) fn parse(text: &str) -> Result<Option<Node>, Bad> {
                 alias_budget -= size;
                 (node.clone(), 0)
             }
-            Event::StreamStart
-            | Event::StreamEnd
-            | Event::DocumentEnd
-            | Event::Nothing => continue,
+            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => continue,
         };
         let (node, anchor) = done;
         if anchor != 0 {
@@ -261,7 +260,7 @@ pub(crate) fn parse(text: &str) -> Result<Option<Node>, Bad> {
 mod tests {
     use super::*;
 
-    fn scalar(n: &Node) -> (&str, bool) {
+    fn scalar<'n>(n: &'n Node<'_>) -> (&'n str, bool) {
         match &n.value {
             Value::Scalar(s, plain) => (s, *plain),
             _ => panic!("not a scalar: {n:?}"),
@@ -292,7 +291,11 @@ mod tests {
     fn bombs_and_depth_are_refused() {
         let mut doc = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 0..8 {
-            let prev = if i == 0 { "a".to_owned() } else { format!("l{}", i - 1) };
+            let prev = if i == 0 {
+                "a".to_owned()
+            } else {
+                format!("l{}", i - 1)
+            };
             doc.push_str(&format!(
                 "l{i}: &l{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
             ));
