@@ -61,7 +61,7 @@ enum Via {
 const VIAS: [Via; 4] = [Via::Hyper1, Via::Hyper2, Via::Reqwest, Via::ReqwestH2];
 
 enum Client {
-    Hyper(TestClient),
+    Hyper(Box<TestClient>),
     Reqwest(reqwest::Client),
 }
 
@@ -91,8 +91,8 @@ impl Client {
                 .redirect(reqwest::redirect::Policy::none())
         };
         match via {
-            Via::Hyper1 => Client::Hyper(client()),
-            Via::Hyper2 => Client::Hyper(h2_client()),
+            Via::Hyper1 => Client::Hyper(Box::new(client())),
+            Via::Hyper2 => Client::Hyper(Box::new(h2_client())),
             Via::Reqwest => Client::Reqwest(reqwest().build().unwrap()),
             Via::ReqwestH2 => Client::Reqwest(reqwest().http2_prior_knowledge().build().unwrap()),
         }
