@@ -574,3 +574,58 @@ pub(crate) fn is_yaml(path: &Path) -> bool {
     path.extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn replayed(encoding: &str, body: &[u8], method: Method, status: u16) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_ENCODING, HeaderValue::from_str(encoding).unwrap());
+        headers.insert(CONTENT_LENGTH, HeaderValue::from(3));
+        headers.insert(TRANSFER_ENCODING, HeaderValue::from_static("chunked"));
+        let mut req = Request::new(Bytes::new());
+        *req.method_mut() = method;
+        let status = StatusCode::from_u16(status).unwrap();
+        replayable_headers(&mut headers, body, &req, status);
+        assert!(!headers.contains_key(TRANSFER_ENCODING));
+        headers
+    }
+
+    #[test]
+    fn headers_are_made_true_to_the_recorded_body() {
+        // zlib's header (78 9c): still compressed, the header stays.
+        let h = replayed("deflate", &[0x78, 0x9c, 3, 0], Method::GET, 200);
+        assert_eq!(h[CONTENT_ENCODING], "deflate");
+        assert_eq!(h[CONTENT_LENGTH], "4");
+        // Decoded text under a deflate, gzip or zstd header: the header goes.
+        for encoding in ["deflate", "gzip", "x-gzip", "zstd"] {
+            let h = replayed(encoding, b"plain text", Method::GET, 200);
+            assert!(!h.contains_key(CONTENT_ENCODING), "{encoding}");
+            assert_eq!(h[CONTENT_LENGTH], "10");
+        }
+        let h = replayed("zstd", &[0x28, 0xb5, 0x2f, 0xfd, 0], Method::GET, 200);
+        assert_eq!(h[CONTENT_ENCODING], "zstd");
+        // br cannot be told from its bytes: kept as recorded.
+        let h = replayed("br", b"plain text", Method::GET, 200);
+        assert_eq!(h[CONTENT_ENCODING], "br");
+        // No body by definition: the recorded length stays.
+        for (method, status) in [(Method::HEAD, 200), (Method::GET, 304), (Method::GET, 204)] {
+            let h = replayed("gzip", b"", method, status);
+            assert_eq!(h[CONTENT_LENGTH], "3");
+            assert_eq!(h[CONTENT_ENCODING], "gzip");
+        }
+    }
+
+    #[test]
+    fn http_dates() {
+        let t = http_date("Tue, 01 Dec 2026 12:00:00 GMT").unwrap();
+        assert_eq!(
+            crate::record::format::format_time(t),
+            "2026-12-01T12:00:00Z"
+        );
+        assert!(http_date("Tue, 01 Foo 2026 12:00:00 GMT").is_none());
+        assert!(http_date("Tue, 01 Dec 2026 12:00:00 CET").is_none());
+        assert!(http_date("").is_none());
+    }
+}
