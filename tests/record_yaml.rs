@@ -745,3 +745,27 @@ fn open_a_10000_interaction_cassette() {
         text.len() as f64 / 1e6 / times[2].as_secs_f64()
     );
 }
+
+#[tokio::test]
+async fn a_vcrpy_json_cassette_converts() {
+    // vcrpy's `serializer="json"` writes the same structure as JSON, which is YAML:
+    // `convert` reads it whatever its extension.
+    let dir = temp_dir();
+    let out = dir.join("converted.json");
+    assert_eq!(yaml::convert(fixture("vcrpy_json.json"), &out).unwrap(), 1);
+    let cassette = Cassette::builder(&out).mode(Mode::Replay).open().unwrap();
+    let _hosts = cassette.add_all().unwrap();
+    let res = client()
+        .request(get(&format!(
+            "{VCRPY}/search?page=1&q=caf%C3%A9+%22quoted%22"
+        )))
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["content-length"], "42");
+    assert_eq!(
+        text(res).await,
+        r#"{"page": "1", "q": "caf\u00e9 \"quoted\""}"#
+    );
+    drop(_hosts);
+    cassette.finish().unwrap();
+}

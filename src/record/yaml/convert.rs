@@ -11,6 +11,9 @@ use crate::record::save::{self, SaveLock};
 /// [the module](crate::record::yaml)): bodies byte-exact, headers made true to the recorded bodies.
 /// `to` is written atomically, as a save is, its directory created if missing.
 ///
+/// `from` is read as YAML whatever its extension, so the cassettes vcrpy's JSON
+/// serializer (`serializer="json"`) writes convert too.
+///
 /// The same in two steps: [`Recording::load`](crate::record::Recording::load) reads
 /// `.yaml` and `.yml` files, and [`Recording::save`](crate::record::Recording::save)
 /// writes the cassette format.

@@ -78,6 +78,10 @@
 //! - a cassette from before vcrpy 1.0 (a bare list) is an error that says to run
 //!   `python -m vcr.migration`.
 //!
+//! Cassettes written by vcrpy's JSON serializer (`serializer="json"`) have the same
+//! structure, and JSON is YAML: [`convert`] reads them whatever their extension (a
+//! `.json` path opens as this crate's format).
+//!
 //! **Ruby VCR** (`recorded_with: VCR 2.x` to `6.x`):
 //!
 //! ```yaml

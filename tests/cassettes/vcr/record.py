@@ -79,7 +79,7 @@ def main():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         for name in os.listdir(HERE):
-            if name.startswith("vcrpy_") and name.endswith(".yaml"):
+            if name.startswith("vcrpy_") and name.endswith((".yaml", ".json")):
                 os.remove(os.path.join(HERE, name))
         my_vcr = vcr.VCR(cassette_library_dir=HERE, record_mode="once")
         s = requests.Session()
@@ -101,6 +101,10 @@ def main():
             assert s.get(f"{BASE}/gzip?via=requests").text.startswith("hello, compressed world")
             assert s.get(f"{BASE}/binary").content == BINARY
             assert s.post(f"{BASE}/upload", data=BINARY[::-1]).text == "256 bytes, first 255"
+        # vcrpy's JSON serializer: the same structure, read by yaml::convert.
+        json_vcr = vcr.VCR(cassette_library_dir=HERE, serializer="json")
+        with json_vcr.use_cassette("vcrpy_json.json"):
+            assert s.get(f"{BASE}/search", params={"q": "caf\u00e9 \"quoted\"", "page": "1"}).json()["page"] == "1"
         decoding = vcr.VCR(cassette_library_dir=HERE, decode_compressed_response=True)
         with decoding.use_cassette("vcrpy_decoded.yaml"):
             # decode_compressed_response: the body stored decoded, the header dropped.
