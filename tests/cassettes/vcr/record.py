@@ -7,6 +7,11 @@ next to this file as real vcrpy users get them.
 
     python3 -m venv /tmp/vcrenv && /tmp/vcrenv/bin/pip install vcrpy requests
     /tmp/vcrenv/bin/python tests/cassettes/vcr/record.py
+
+The other fixtures here are written by hand, after the formats those tools write:
+vcrpy1_python2.yaml (vcrpy 1.x under Python 2: `!!python/unicode`, pickled bodies),
+vcr_ruby.yml (Ruby VCR 6) and vcr2_legacy.yml (Ruby VCR 2.9, Psych's `!binary`);
+Ruby is not installed here to record them.
 """
 
 import gzip
