@@ -33,31 +33,19 @@ pub(super) fn connect(
     keep: Option<tokio::sync::mpsc::Sender<()>>,
     acking: bool,
 ) -> Connect {
-    Connect::Answered(match tunnel(req, view, keep, acking) {
-        Ok(res) => res,
-        Err(real) => return real,
-    })
-}
-
-fn tunnel(
-    req: Request<Incoming>,
-    view: View,
-    keep: Option<tokio::sync::mpsc::Sender<()>>,
-    acking: bool,
-) -> Result<Response<Body>, Connect> {
     // CONNECT's target is authority-form: `host:port`, the port mandatory.
     let Some((host, port)) = req
         .uri()
         .authority()
         .and_then(|a| Some((a.host().to_owned(), a.port_u16()?)))
     else {
-        return Ok(forward::text(
+        return Connect::Answered(forward::text(
             StatusCode::BAD_REQUEST,
             "CONNECT needs host:port",
         ));
     };
     let Ok(host) = normalize_host(&host) else {
-        return Ok(forward::text(
+        return Connect::Answered(forward::text(
             StatusCode::BAD_REQUEST,
             "CONNECT to an invalid host",
         ));
@@ -68,13 +56,13 @@ fn tunnel(
     if view.host(&authority).is_none() {
         match view.miss(&authority) {
             Miss::Denied => {}
-            Miss::Forward => return Err(Connect::RealHost(req, authority)),
-            Miss::Forbidden => return Ok(forward::not_intercepted(&authority)),
+            Miss::Forward => return Connect::RealHost(req, authority),
+            Miss::Forbidden => return Connect::Answered(forward::not_intercepted(&authority)),
         }
     }
     let config = match crate::tls::server_config(&host) {
         Ok(config) => config,
-        Err(e) => return Ok(forward::text(StatusCode::BAD_GATEWAY, &e)),
+        Err(e) => return Connect::Answered(forward::text(StatusCode::BAD_GATEWAY, &e)),
     };
     // The tunnel exists once the 200 is written; hyper then hands the connection over.
     tokio::spawn(async move {
@@ -93,7 +81,7 @@ fn tunnel(
         let state = Arc::new(state);
         serve_connection(tls, state).await;
     });
-    Ok(Response::new(forward::empty()))
+    Connect::Answered(Response::new(forward::empty()))
 }
 
 /// A `CONNECT` for a target that was registered when the client chose the gateway and
