@@ -227,6 +227,7 @@ mod tests {
     // One test, so that the connection count is this test's alone.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn limits() {
+        let _serial = super::super::tests::SERIAL.lock().await;
         // A silent connection, a partial and a full h2 preface: closed at the deadline.
         for opening in [
             &b""[..],
