@@ -107,7 +107,10 @@ impl Registry {
     }
 
     /// Changes whenever a registration is added or removed (see `Inner::generation`).
-    #[cfg_attr(not(feature = "gateway"), allow(dead_code))]
+    #[cfg_attr(
+        not(any(feature = "reqwest", feature = "reqwest012")),
+        allow(dead_code)
+    )]
     pub(crate) fn generation(&self) -> u64 {
         self.inner.generation.load(Ordering::Acquire)
     }

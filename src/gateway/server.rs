@@ -95,6 +95,10 @@ fn start() -> std::io::Result<Gateway> {
 /// clients that open them: a runtime that is not driven serves nothing, but then its
 /// clients send nothing either. When the runtime shuts down, its listener and their
 /// connections close with it.
+#[cfg_attr(
+    not(any(feature = "reqwest", feature = "reqwest012")),
+    allow(dead_code)
+)]
 pub(crate) fn local_url() -> Option<String> {
     local_listener(true, |local| local.url.clone())
 }
@@ -103,6 +107,10 @@ pub(crate) fn local_url() -> Option<String> {
 /// for `authority` direct: if the request still comes down a gateway connection that
 /// client pooled for it (reqwest keys its pool by target, not by proxy), that
 /// connection's listener forwards it, without credentials, to the real host.
+#[cfg_attr(
+    not(any(feature = "reqwest", feature = "reqwest012")),
+    allow(dead_code)
+)]
 pub(crate) fn note_direct(authority: &str) {
     local_listener(false, |local| {
         let mut direct = local.direct.lock().unwrap_or_else(PoisonError::into_inner);
@@ -167,15 +175,7 @@ async fn local_accept_loop(
     current_thread: bool,
     direct: Arc<Mutex<HashSet<String>>>,
 ) {
-    loop {
-        let Ok((stream, _peer)) = listener.accept().await else {
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-            continue;
-        };
-        let Some(slot) = Slot::take() else {
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
+    accept_each(listener, |stream, slot| {
         let direct = direct.clone();
         tokio::spawn(async move {
             let _slot = slot;
@@ -183,56 +183,56 @@ async fn local_accept_loop(
             state.direct = Some(direct);
             serve_connection(stream, Arc::new(state)).await;
         });
-    }
+    })
+    .await;
 }
 
+/// Accepts the shared gateway's connections, each served on a thread of its own: a
+/// service that blocks (a sync lock, `std::thread::sleep`, a nested `reqwest::blocking`
+/// call through the gateway) stalls its own connection only.
 async fn accept_loop(listener: std::net::TcpListener) {
     let listener = match tokio::net::TcpListener::from_std(listener) {
         Ok(listener) => listener,
         Err(e) => panic!("http-intercept: the reqwest gateway cannot listen: {e}"),
     };
+    accept_each(listener, |stream, slot| {
+        let Ok(stream) = stream.into_std() else {
+            return;
+        };
+        // A thread that cannot start drops the connection.
+        let _ = crate::background::on_own_thread("http-intercept-gateway", move || async move {
+            let _slot = slot;
+            let Ok(stream) = tokio::net::TcpStream::from_std(stream) else {
+                return;
+            };
+            let (keep, mut kept) = tokio::sync::mpsc::channel::<()>(1);
+            serve_connection(stream, Arc::new(ConnState::new(Leg::Proxy, Some(keep)))).await;
+            // A CONNECT's tunnel outlives the proxy exchange that opened it: wait for it.
+            let _ = kept.recv().await;
+        });
+    })
+    .await;
+}
+
+/// Accepts connections for ever, handing each, with its slot under the connection cap,
+/// to `serve`; over the cap, a connection is closed at once (every local process can
+/// connect).
+async fn accept_each(
+    listener: tokio::net::TcpListener,
+    mut serve: impl FnMut(tokio::net::TcpStream, Slot),
+) {
     loop {
         let Ok((stream, _peer)) = listener.accept().await else {
             // Out of file descriptors and the like: back off instead of spinning.
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
             continue;
         };
-        // Over the cap: closed at once (every local process can connect).
         let Some(slot) = Slot::take() else {
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let Ok(stream) = stream.into_std() else {
-            continue;
-        };
-        // Each connection on a thread of its own: a service that blocks (a sync lock,
-        // `std::thread::sleep`, a nested `reqwest::blocking` call through the gateway)
-        // stalls its own connection only. A thread that cannot start drops it.
-        let _ = std::thread::Builder::new()
-            .name("http-intercept-gateway".into())
-            .spawn(move || serve_on_own_thread(stream, slot));
+        serve(stream, slot);
     }
-}
-
-/// Serves one accepted TCP connection on a current-thread runtime of this thread, until
-/// it and the tunnel it may carry are closed.
-fn serve_on_own_thread(stream: std::net::TcpStream, slot: Slot) {
-    let _slot = slot;
-    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    else {
-        return;
-    };
-    runtime.block_on(async move {
-        let Ok(stream) = tokio::net::TcpStream::from_std(stream) else {
-            return;
-        };
-        let (keep, mut kept) = tokio::sync::mpsc::channel::<()>(1);
-        serve_connection(stream, Arc::new(ConnState::new(Leg::Proxy, Some(keep)))).await;
-        // A CONNECT's tunnel outlives the proxy exchange that opened it: wait for it.
-        let _ = kept.recv().await;
-    });
 }
 
 // ===== credentials =====

@@ -34,25 +34,15 @@ impl InMemory {
         server.set_nonblocking(true)?;
         let authority: Arc<str> = host.authority().into();
         let serving_route = route.clone();
-        // A thread per connection (ureq pools them), with a current-thread runtime:
-        // a service that blocks (a sync lock, `std::thread::sleep`, a nested blocking
-        // call) stalls its own connection only.
-        std::thread::Builder::new()
-            .name("http-intercept-ureq".into())
-            .spawn(move || {
-                let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                else {
-                    return;
-                };
-                runtime.block_on(async move {
-                    if let Ok(io) = tokio::net::UnixStream::from_std(server) {
-                        let io = TokioIo::new(io);
-                        crate::transport::serve(io, host, scheme, Some(serving_route), None).await;
-                    }
-                });
-            })?;
+        // A thread per connection (ureq pools them): a service that blocks (a sync
+        // lock, `std::thread::sleep`, a nested blocking call) stalls its own
+        // connection only.
+        crate::background::on_own_thread("http-intercept-ureq", move || async move {
+            if let Ok(io) = tokio::net::UnixStream::from_std(server) {
+                let io = TokioIo::new(io);
+                crate::transport::serve(io, host, scheme, Some(serving_route), None).await;
+            }
+        })?;
         Ok(InMemory {
             stream: client,
             buffers,
