@@ -1,9 +1,10 @@
 //! The process-wide background runtime, for the transports whose clients do not run the
-//! serving end themselves: reqwest's loopback gateway and blocking clients.
+//! serving end themselves: reqwest's loopback gateway and blocking clients; and threads
+//! of their own for connections that a blocking service must not stall.
 
-use std::sync::OnceLock;
+use std::future::Future;
 
-use tokio::runtime::{Builder, Handle};
+use tokio::runtime::Builder;
 
 /// The background runtime, started on first use: a current-thread runtime, with I/O
 /// and timers, driven by its own thread named `http-intercept`, for the life of the
@@ -17,7 +18,11 @@ use tokio::runtime::{Builder, Handle};
 /// # Panics
 ///
 /// If the runtime or its thread cannot be started.
-pub(crate) fn handle() -> &'static Handle {
+#[cfg(feature = "gateway")]
+pub(crate) fn handle() -> &'static tokio::runtime::Handle {
+    use std::sync::OnceLock;
+    use tokio::runtime::Handle;
+
     static HANDLE: OnceLock<Handle> = OnceLock::new();
     HANDLE.get_or_init(|| {
         let runtime = Builder::new_current_thread()
@@ -31,4 +36,24 @@ pub(crate) fn handle() -> &'static Handle {
             .expect("http-intercept: cannot start its background thread");
         handle
     })
+}
+
+/// Runs the future `make` returns on a new thread named `name` (which must start with
+/// `http-intercept`, see `crate::is_background_thread`), on a current-thread runtime
+/// of that thread, until it completes: a service that blocks there stalls that future
+/// only. A thread or runtime that cannot start drops `make`.
+pub(crate) fn on_own_thread<M, F>(name: &str, make: M) -> std::io::Result<()>
+where
+    M: FnOnce() -> F + Send + 'static,
+    F: Future<Output = ()>,
+{
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(move || {
+            let Ok(runtime) = Builder::new_current_thread().enable_all().build() else {
+                return;
+            };
+            runtime.block_on(make());
+        })
+        .map(drop)
 }

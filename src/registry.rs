@@ -63,6 +63,9 @@ struct Inner {
     scoped: bool,
     /// Registered hosts, by `host:port`: one per scope that registered it.
     hosts: RwLock<HashMap<String, Vec<Arc<Host>>>>,
+    /// Bumped, under the `hosts` write lock, at each change of `hosts`: what was looked
+    /// up at one generation holds while the generation is the same.
+    generation: AtomicU64,
     /// Routes of open connections, by `host:port`, with what they looked up: a
     /// registration in a scope they see before the one they went to makes them stale,
     /// so that their clients reconnect into the new service.
@@ -97,9 +100,19 @@ impl Registry {
                 id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
                 scoped,
                 hosts: RwLock::default(),
+                generation: AtomicU64::new(0),
                 watched: Mutex::default(),
             }),
         }
+    }
+
+    /// Changes whenever a registration is added or removed (see `Inner::generation`).
+    #[cfg_attr(
+        not(any(feature = "reqwest", feature = "reqwest012")),
+        allow(dead_code)
+    )]
+    pub(crate) fn generation(&self) -> u64 {
+        self.inner.generation.load(Ordering::Acquire)
     }
 
     /// A number no other registry of this process has.
@@ -285,6 +298,7 @@ impl Registry {
             .hosts
             .write()
             .unwrap_or_else(PoisonError::into_inner);
+        self.inner.generation.fetch_add(1, Ordering::AcqRel);
         let scoped = hosts.entry(key.to_owned()).or_default();
         let host = match scoped.iter().find(|h| h.scope == scope) {
             Some(host) => host.clone(),
@@ -350,6 +364,7 @@ impl Registry {
                 .hosts
                 .write()
                 .unwrap_or_else(PoisonError::into_inner);
+            self.inner.generation.fetch_add(1, Ordering::AcqRel);
             let Some(scoped) = hosts.get_mut(key) else {
                 return false;
             };
@@ -380,12 +395,17 @@ impl Registry {
     /// A route for a connection that carries requests to `authority` from outside the
     /// registry's own transport (the reqwest gateway): it turns stale when the host it
     /// finds through `lookup` loses its last registration, and the removal waits,
-    /// briefly, for the connection to [acknowledge](Route::ack) it. `None` if nothing
-    /// is registered.
+    /// briefly, for the connection to [acknowledge](Route::ack) it, if `acking`.
+    /// `None` if nothing is registered.
     #[cfg_attr(not(feature = "gateway"), allow(dead_code))]
-    pub(crate) fn watch(&self, lookup: &Lookup, authority: &str) -> Option<Route> {
+    pub(crate) fn watch(&self, lookup: &Lookup, authority: &str, acking: bool) -> Option<Route> {
         let host = self.host(lookup, authority)?;
-        Some(host.attach(Route::acknowledging()))
+        let route = if acking {
+            Route::acknowledging()
+        } else {
+            Route::new()
+        };
+        Some(host.attach(route))
     }
 
     /// Where a connection to `authority` goes, for a caller that sees `lookup`: into a

@@ -37,7 +37,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// The hyper-util [`Connector`](crate::Connector) (and tonic through it) takes that
 /// list each time it opens a connection, on the task that asked for it. reqwest's
 /// `.intercept()` and `http_intercept::ureq`'s agents take it once, when the client or
-/// agent is built: their requests are served on the crate's background thread.
+/// agent is built: their requests are served elsewhere (the client's runtime, or a
+/// thread of the crate's), where the scope cannot be read.
 /// Registries from [`Registry::new`](crate::Registry::new) have no scopes: everything
 /// registered there is seen by every client given that registry.
 ///

@@ -205,3 +205,43 @@ fn fifty_threads_share_one_agent() {
     threads.into_iter().for_each(|t| t.join().unwrap());
     assert_eq!(api.hits(), 50);
 }
+
+/// A service that blocks its thread (`std::thread::sleep`, as a sync lock or a
+/// blocking call would) stalls only its own connection: requests to another host from
+/// other threads are answered meanwhile.
+#[test]
+fn a_blocking_service_does_not_stall_a_fast_one() {
+    let slow = tower::service_fn(|_req: http::Request<hyper::body::Incoming>| {
+        std::thread::sleep(Duration::from_millis(1500));
+        async { Ok::<_, std::convert::Infallible>(http::Response::new(String::from("slow"))) }
+    });
+    let _slow = http_intercept::add("slow.ureq.test:80", slow).unwrap();
+    let _fast = http_intercept::add("fast.ureq.test:80", echo()).unwrap();
+    let agent = agent();
+    let slow_agent = agent.clone();
+    let slow = std::thread::spawn(move || {
+        let started = std::time::Instant::now();
+        let body = read(slow_agent.get("http://slow.ureq.test/").call().unwrap());
+        (body, started.elapsed())
+    });
+    // Let the slow request reach its service.
+    std::thread::sleep(Duration::from_millis(200));
+    for i in 0..5 {
+        let started = std::time::Instant::now();
+        let body = read(
+            agent
+                .get(&format!("http://fast.ureq.test/{i}"))
+                .call()
+                .unwrap(),
+        );
+        assert!(body.starts_with("GET http://fast.ureq.test/"), "{body}");
+        assert!(
+            started.elapsed() < Duration::from_millis(1000),
+            "the fast service waited for the blocked one: {:?}",
+            started.elapsed()
+        );
+    }
+    let (body, took) = slow.join().unwrap();
+    assert_eq!(body, "slow");
+    assert!(took >= Duration::from_millis(1500));
+}

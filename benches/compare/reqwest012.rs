@@ -6,6 +6,7 @@ use crate::rows::Rows;
 pub(crate) const REQWEST012_MEM_HTTP: &str = "4 reqwest 0.12 `.intercept()`, http";
 pub(crate) const REQWEST012_MEM_HTTPS: &str = "4 reqwest 0.12 `.intercept()`, https";
 pub(crate) const REQWEST012_TCP: &str = "5 reqwest 0.12 → hyper server, loopback TCP";
+pub(crate) const REQWEST012_TLS: &str = "5 reqwest 0.12 → hyper server, loopback TLS (https)";
 
 /// The reqwest 0.12 rows the filter wants; `http://compare.test` is registered by the
 /// caller, `server_url` is its loopback server.
@@ -37,6 +38,17 @@ pub(crate) async fn rows(rows: &mut Rows<'_>, server_url: &str) {
         rows.measure(REQWEST012_TCP, Reqwest012::new(client, server_url))
             .await;
     }
+    if rows.wants(REQWEST012_TLS) {
+        let (server, cert) = crate::service::LoopbackServer::start_tls().await;
+        let cert = reqwest012::Certificate::from_der(&cert).expect("the server's certificate");
+        let client = reqwest012::Client::builder()
+            .no_proxy()
+            .add_root_certificate(cert)
+            .build()
+            .expect("building a reqwest 0.12 client");
+        rows.measure(REQWEST012_TLS, Reqwest012::new(client, &server.tls_url()))
+            .await;
+    }
 }
 
 /// Needs the `reqwest012` feature.
@@ -48,6 +60,7 @@ pub(crate) async fn rows(rows: &mut Rows<'_>, server_url: &str) {
         REQWEST012_MEM_HTTP,
         REQWEST012_MEM_HTTPS,
         REQWEST012_TCP,
+        REQWEST012_TLS,
     );
 }
 

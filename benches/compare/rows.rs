@@ -22,6 +22,7 @@ pub(crate) const TCP_H2: &str = "3 hyper-util → hyper server, loopback TCP, h2
 pub(crate) const REQWEST_MEM_HTTP: &str = "4 reqwest `.intercept()`, http";
 pub(crate) const REQWEST_MEM_HTTPS: &str = "4 reqwest `.intercept()`, https";
 pub(crate) const REQWEST_TCP: &str = "5 reqwest → hyper server, loopback TCP";
+pub(crate) const REQWEST_TLS: &str = "5 reqwest → hyper server, loopback TLS (https)";
 pub(crate) const WIREMOCK_HYPER: &str = "6 hyper-util → wiremock";
 pub(crate) const WIREMOCK_REQWEST: &str = "6 reqwest → wiremock";
 pub(crate) const HTTPMOCK_HYPER: &str = "6 hyper-util → httpmock";
@@ -116,6 +117,7 @@ pub(crate) async fn run(
         rows.measure(REQWEST_TCP, Reqwest::plain(&server.url()))
             .await;
     }
+    reqwest_tls(&mut rows).await;
     crate::reqwest012::rows(&mut rows, &server.url()).await;
     drop(server);
     drop(http);
@@ -181,6 +183,29 @@ async fn reqwest_intercepted(rows: &mut Rows<'_>) {
         let call = Reqwest::new(intercepted(), "https://compare.test/");
         rows.measure(REQWEST_MEM_HTTPS, call).await;
     }
+}
+
+/// Row 5 over TLS: reqwest straight to a loopback TLS server on this runtime, the
+/// reference for row 4's https.
+#[cfg(feature = "reqwest")]
+async fn reqwest_tls(rows: &mut Rows<'_>) {
+    if !rows.wants(REQWEST_TLS) {
+        return;
+    }
+    let (server, cert) = LoopbackServer::start_tls().await;
+    let cert = reqwest::Certificate::from_der(&cert).expect("the server's certificate");
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .tls_certs_merge([cert])
+        .build()
+        .expect("building a reqwest client");
+    rows.measure(REQWEST_TLS, Reqwest::new(client, &server.tls_url()))
+        .await;
+}
+
+#[cfg(not(feature = "reqwest"))]
+async fn reqwest_tls(rows: &mut Rows<'_>) {
+    let _ = (rows, REQWEST_TLS);
 }
 
 /// Row 4 needs the `reqwest` feature: `cargo bench --features reqwest`.

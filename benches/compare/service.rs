@@ -78,6 +78,50 @@ impl LoopbackServer {
         LoopbackServer { addr, accept }
     }
 
+    /// The same server behind TLS (HTTP/2 and HTTP/1.1 by ALPN, as the gateway offers),
+    /// with a self-signed certificate for `127.0.0.1`: the certificate, DER, for the
+    /// client to trust.
+    #[cfg(feature = "tls")]
+    pub(crate) async fn start_tls() -> (LoopbackServer, Vec<u8>) {
+        let key = rcgen::generate_simple_self_signed(vec![String::from("127.0.0.1")])
+            .expect("a self-signed certificate");
+        let cert = key.cert.der().clone();
+        let private =
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key.signing_key.serialize_der().into());
+        let mut config = rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.clone()], private)
+            .expect("a TLS server config");
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("binding a loopback port");
+        let addr = listener.local_addr().expect("the bound loopback address");
+        let accept = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let _ = stream.set_nodelay(true);
+                let acceptor = acceptor.clone();
+                let svc = service_fn(|req: Request<Incoming>| Hello.call(req));
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(stream).await else {
+                        return;
+                    };
+                    let _ = auto::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(tls), svc)
+                        .await;
+                });
+            }
+        });
+        (LoopbackServer { addr, accept }, cert.to_vec())
+    }
+
+    /// Its `https://` URL, for a server from [`LoopbackServer::start_tls`].
+    #[cfg(feature = "tls")]
+    pub(crate) fn tls_url(&self) -> String {
+        format!("https://{}/", self.addr)
+    }
+
     pub(crate) fn url(&self) -> String {
         format!("http://{}/", self.addr)
     }

@@ -267,9 +267,30 @@ const GOALS: &[Goal] = &[
     },
     Goal {
         what: "reqwest `.intercept()`, http / reqwest direct to loopback (row 5)",
-        kind: "aim ≤",
+        kind: "≤",
         num: Of::Request(rows::REQWEST_MEM_HTTP),
         den: Of::Request(rows::REQWEST_TCP),
-        limit: 1.0,
+        limit: 1.5,
+    },
+    Goal {
+        what: "reqwest `.intercept()`, https / reqwest direct to loopback TLS (row 5)",
+        kind: "≤",
+        num: Of::Request(rows::REQWEST_MEM_HTTPS),
+        den: Of::Request(rows::REQWEST_TLS),
+        limit: 2.0,
+    },
+    Goal {
+        what: "reqwest 0.12 `.intercept()`, http / reqwest 0.12 direct to loopback (row 5)",
+        kind: "≤",
+        num: Of::Request(crate::reqwest012::REQWEST012_MEM_HTTP),
+        den: Of::Request(crate::reqwest012::REQWEST012_TCP),
+        limit: 1.5,
+    },
+    Goal {
+        what: "reqwest 0.12 `.intercept()`, https / reqwest 0.12 direct to loopback TLS",
+        kind: "≤",
+        num: Of::Request(crate::reqwest012::REQWEST012_MEM_HTTPS),
+        den: Of::Request(crate::reqwest012::REQWEST012_TLS),
+        limit: 2.0,
     },
 ];

@@ -2,8 +2,6 @@
 //! transport hands requests over, or, for a request that arrives after its target was
 //! removed, answered as a fresh client's would be.
 
-use std::sync::OnceLock;
-
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::uri::Authority;
@@ -15,27 +13,25 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
-use super::server::View;
+use std::sync::Arc;
+
 use crate::error::BoxError;
 use crate::hop::strip_hop_by_hop;
+use crate::registry::Host;
 use crate::target::{uri_target, Scheme};
 use crate::transport;
 
 /// The body of every response the gateway gives.
 pub(super) type Body = UnsyncBoxBody<Bytes, BoxError>;
 
-/// Hands `req`, meant for `authority`, to the service its client finds for it,
-/// directly: no second HTTP exchange, so the service sees the HTTP version the client
-/// spoke to the gateway. The proxy's own headers are removed first.
+/// Hands `req` to `host`, the one its client finds for it, directly: no second HTTP
+/// exchange, so the service sees the HTTP version the client spoke to the gateway. The
+/// proxy's own headers are removed first.
 pub(super) async fn forward(
     req: Request<Incoming>,
-    view: &View,
-    authority: &str,
+    host: Arc<Host>,
     scheme: Scheme,
 ) -> Result<Response<Body>, h2::Error> {
-    let Some(host) = view.host(authority) else {
-        return Ok(not_intercepted(authority));
-    };
     let (mut parts, body) = req.into_parts();
     strip_hop_by_hop(&mut parts.headers);
     match transport::dispatch(&host, Request::from_parts(parts, body), scheme).await {
@@ -50,22 +46,58 @@ pub(super) async fn forward(
     }
 }
 
-/// The gateway's client to the real network, for late `http://` requests.
+/// The gateway's way to the real network, for `http://` requests that reach it for a
+/// target that is not (or no longer) registered.
 #[derive(Default)]
 pub(super) struct RealNetwork {
-    client: OnceLock<Client<HttpConnector, Incoming>>,
+    _private: (),
 }
 
 impl RealNetwork {
-    fn client(&self) -> &Client<HttpConnector, Incoming> {
-        self.client.get_or_init(|| {
-            let mut http = HttpConnector::new();
-            http.set_nodelay(true);
-            Client::builder(TokioExecutor::new())
-                .pool_max_idle_per_host(0)
-                .build(http)
-        })
+    /// A client that speaks `version` to the real host, as the client that sent the
+    /// request would have (HTTP/2 with prior knowledge if it spoke HTTP/2 to us). A new
+    /// one each time: nothing is pooled, so nothing outlives the runtime it was made on.
+    fn client(&self, version: Version) -> Client<HttpConnector, Incoming> {
+        let mut http = HttpConnector::new();
+        http.set_nodelay(true);
+        let mut builder = Client::builder(TokioExecutor::new());
+        builder.pool_max_idle_per_host(0);
+        if version == Version::HTTP_2 {
+            builder.http2_only(true);
+        }
+        builder.build(http)
     }
+}
+
+/// Sends `req`, an `http://` request for `authority` that is not intercepted, to the
+/// real host, as a forward proxy does; the answer, or a 502 that says why there is
+/// none. Over HTTP/1.1 the connection closes after it, so the client's next request
+/// for `authority` connects afresh. (Best effort: this leg ignores the client's own
+/// proxies, DNS overrides and timeouts.)
+pub(super) async fn to_real_host(
+    req: Request<Incoming>,
+    authority: &str,
+    real: &RealNetwork,
+) -> Response<Body> {
+    let version = req.version();
+    let mut res = match to_origin_request(req, authority, Scheme::Http) {
+        Some(req) => match real.client(version).request(req).await {
+            Ok(res) => response_from(res),
+            Err(e) => text(
+                StatusCode::BAD_GATEWAY,
+                &format!(
+                    "{authority} is not intercepted, and the real host failed: {}",
+                    crate::service::error_chain(&e)
+                ),
+            ),
+        },
+        None => text(StatusCode::BAD_REQUEST, "bad request target"),
+    };
+    if version != Version::HTTP_2 {
+        res.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    res
 }
 
 /// Answers a request for an authority whose registration was removed while the client
@@ -79,9 +111,8 @@ impl RealNetwork {
 ///
 /// - HTTP/2: the connection sent a GOAWAY at the removal; the stream is refused, and
 ///   reqwest retries it on a new connection, which goes direct.
-/// - HTTP/1.1, `http://`: this one request goes to the real host from here, then the
-///   connection closes; the next one connects afresh, direct. (Best effort: this leg
-///   ignores the client's own proxies, DNS overrides and timeouts.)
+/// - HTTP/1.1, `http://`: this one request goes to the real host from here
+///   ([`to_real_host`]), then the connection closes; the next one connects afresh.
 /// - HTTP/1.1 inside a tunnel (`https://` with `http1_only`): a 503 that says why, and
 ///   the connection closes; the next request goes direct.
 pub(super) async fn late(
@@ -94,19 +125,7 @@ pub(super) async fn late(
         return Err(h2::Reason::REFUSED_STREAM.into());
     }
     let mut res = match scheme {
-        Scheme::Http => match to_origin_request(req, authority, scheme) {
-            Some(req) => match real.client().request(req).await {
-                Ok(res) => response_from(res),
-                Err(e) => text(
-                    StatusCode::BAD_GATEWAY,
-                    &format!(
-                        "{authority} is no longer intercepted, and the real host failed: {}",
-                        crate::service::error_chain(&e)
-                    ),
-                ),
-            },
-            None => text(StatusCode::BAD_REQUEST, "bad request target"),
-        },
+        Scheme::Http => return Ok(to_real_host(req, authority, real).await),
         Scheme::Https => text(
             StatusCode::SERVICE_UNAVAILABLE,
             &format!(
@@ -121,7 +140,7 @@ pub(super) async fn late(
 }
 
 /// The request the real origin server gets: proxy and hop-by-hop headers removed, a
-/// `Host` header, HTTP/1.1, and an absolute URI (the client's pool key; it writes origin
+/// `Host` header (HTTP/1.1), the version the client spoke, and an absolute URI (the client's pool key; it writes origin
 /// form on the wire) whose authority is the one the client wrote.
 fn to_origin_request(
     req: Request<Incoming>,
@@ -151,12 +170,14 @@ fn to_origin_request(
         Some(written) => written,
         None => Authority::try_from(authority).ok()?,
     };
-    if !parts.headers.contains_key(header::HOST) {
-        if let Ok(host) = HeaderValue::from_str(written.as_str()) {
-            parts.headers.insert(header::HOST, host);
+    if parts.version != Version::HTTP_2 {
+        if !parts.headers.contains_key(header::HOST) {
+            if let Ok(host) = HeaderValue::from_str(written.as_str()) {
+                parts.headers.insert(header::HOST, host);
+            }
         }
+        parts.version = Version::HTTP_11;
     }
-    parts.version = Version::HTTP_11;
     parts.uri = Uri::builder()
         .scheme(scheme.as_str())
         .authority(written)

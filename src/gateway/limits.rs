@@ -185,10 +185,10 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpStream;
 
-    use super::super::server::{credentials, gateway};
+    use super::super::server::{credentials, gateway, Holder};
     use super::{open, AUTH_DEADLINE, IDLE_TIMEOUT, MAX_CONNECTIONS};
     use crate::scope::Lookup;
-    use crate::{Policy, Registry};
+    use crate::Registry;
 
     async fn connect() -> TcpStream {
         let addr = gateway().url().trim_start_matches("http://").to_owned();
@@ -214,7 +214,7 @@ mod tests {
     }
 
     fn authorization(registry: &Registry) -> String {
-        let (user, password) = credentials(registry, &Lookup::here(), Policy::PassThrough);
+        let (user, password) = credentials(registry, &Lookup::here(), Holder::ProxyUrl);
         base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
     }
 
@@ -227,6 +227,7 @@ mod tests {
     // One test, so that the connection count is this test's alone.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn limits() {
+        let _serial = super::super::tests::SERIAL.lock().await;
         // A silent connection, a partial and a full h2 preface: closed at the deadline.
         for opening in [
             &b""[..],

@@ -13,6 +13,8 @@ mod forward;
 mod limits;
 mod proxy;
 pub(crate) mod server;
+#[cfg(test)]
+mod tests;
 mod tunnel;
 
 pub use self::proxy::proxy_url;

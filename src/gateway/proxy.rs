@@ -28,7 +28,7 @@ pub fn proxy_url(registry: &Registry) -> String {
     let (user, password) = credentials(
         registry,
         &crate::scope::Lookup::here(),
-        crate::Policy::PassThrough,
+        super::server::Holder::ProxyUrl,
     );
     let url = gateway().url();
     url.replacen("http://", &format!("http://{user}:{password}@"), 1)

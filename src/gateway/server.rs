@@ -1,10 +1,16 @@
 //! The loopback gateway: the HTTP proxy reqwest is pointed at, through
 //! `Proxy::custom`, for registered targets only.
 //!
-//! - Started once per process, on first use, on the crate's background runtime: a
-//!   server spawned on a `#[tokio::test]` current-thread runtime only answers while that
-//!   test awaits, and `reqwest::blocking` has no runtime at all.
-//! - Listens on `127.0.0.1:0`. Every local process can reach it, so it is not an open
+//! - Two kinds of listener, both on `127.0.0.1:0`:
+//!   - one per tokio runtime that async reqwest clients open connections on
+//!     ([`local_url`]): accepted and served on that runtime, as the client's own
+//!     connection task is, so a request costs no hop between threads; it lives and dies
+//!     with the runtime;
+//!   - the shared one ([`gateway`]), started once per process on the crate's background
+//!     runtime, for clients with no runtime of theirs (`reqwest::blocking`, whose
+//!     internal runtime a blocking service would stall, curl, child processes): each of
+//!     its connections is served on a thread of its own.
+//! - Every local process can connect. Every local process can reach it, so it is not an open
 //!   proxy: each request and each `CONNECT` must carry `Proxy-Authorization: Basic`
 //!   with the random secret of this process (407 otherwise), and target a registered
 //!   authority (403 otherwise). The user name says which registry.
@@ -14,6 +20,7 @@
 //! - Each request, its proxy headers removed, is handed to the registered service the
 //!   way every transport hands requests over ([`super::forward`]).
 
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,7 +28,8 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::task::Poll;
 
 use base64::Engine as _;
-use http::header::{self, HeaderMap};
+use http::header::{self, HeaderMap, HeaderValue};
+use http::uri::Authority;
 use http::{Method, Request, Response, StatusCode, Uri, Version};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
@@ -33,6 +41,7 @@ use tokio::task::AbortHandle;
 
 use super::forward::{self, Body, RealNetwork};
 use super::limits::{Activity, Slot, Tracked, AUTH_DEADLINE};
+use super::tunnel::{self, Connect};
 use crate::connect::Policy;
 use crate::registry::{Host, Registry, WeakRegistry};
 use crate::route::Route;
@@ -79,53 +88,151 @@ fn start() -> std::io::Result<Gateway> {
     })
 }
 
+/// The URL of the gateway listener of the caller's tokio runtime, started there on
+/// first use; `None` outside a runtime and on the crate's own threads.
+///
+/// Its connections are served on that runtime, like the connection tasks of the
+/// clients that open them: a runtime that is not driven serves nothing, but then its
+/// clients send nothing either. When the runtime shuts down, its listener and their
+/// connections close with it.
+#[cfg_attr(
+    not(any(feature = "reqwest", feature = "reqwest012")),
+    allow(dead_code)
+)]
+pub(crate) fn local_url() -> Option<String> {
+    local_listener(true, |local| local.url.clone())
+}
+
+/// Notes that a client on the caller's runtime decided to send its `http://` request
+/// for `authority` direct: if the request still comes down a gateway connection that
+/// client pooled for it (reqwest keys its pool by target, not by proxy), that
+/// connection's listener forwards it, without credentials, to the real host.
+#[cfg_attr(
+    not(any(feature = "reqwest", feature = "reqwest012")),
+    allow(dead_code)
+)]
+pub(crate) fn note_direct(authority: &str) {
+    local_listener(false, |local| {
+        let mut direct = local.direct.lock().unwrap_or_else(PoisonError::into_inner);
+        if !direct.contains(authority) {
+            direct.insert(authority.to_owned());
+        }
+    });
+}
+
+/// A runtime's listener.
+struct Local {
+    url: String,
+    task: AbortHandle,
+    /// The `http://` authorities its clients decided to send direct.
+    direct: Arc<Mutex<HashSet<String>>>,
+}
+
+/// Calls `f` with the listener of the caller's runtime, started on first use if
+/// `start`.
+fn local_listener<T>(start: bool, f: impl FnOnce(&Local) -> T) -> Option<T> {
+    static LOCAL: OnceLock<Mutex<HashMap<tokio::runtime::Id, Local>>> = OnceLock::new();
+    if crate::is_background_thread() {
+        return None;
+    }
+    let handle = tokio::runtime::Handle::try_current().ok()?;
+    let mut listeners = LOCAL
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    if let Some(local) = listeners.get(&handle.id()) {
+        if !local.task.is_finished() {
+            return Some(f(local));
+        }
+    }
+    if !start {
+        return None;
+    }
+    // The runtimes that shut down took their listeners with them.
+    listeners.retain(|_, local| !local.task.is_finished());
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).ok()?;
+    listener.set_nonblocking(true).ok()?;
+    let url = format!("http://{}", listener.local_addr().ok()?);
+    let listener = tokio::net::TcpListener::from_std(listener).ok()?;
+    // Served on a current-thread runtime, a connection cannot act on a removal while
+    // the thread that removes waits for it: see `ConnState::acking`.
+    let current_thread = handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread;
+    let direct = Arc::<Mutex<HashSet<String>>>::default();
+    let task = handle.spawn(local_accept_loop(listener, current_thread, direct.clone()));
+    let local = Local {
+        url,
+        task: task.abort_handle(),
+        direct,
+    };
+    let result = f(&local);
+    listeners.insert(handle.id(), local);
+    Some(result)
+}
+
+/// Accepts the connections of one runtime's listener and serves each on that runtime.
+async fn local_accept_loop(
+    listener: tokio::net::TcpListener,
+    current_thread: bool,
+    direct: Arc<Mutex<HashSet<String>>>,
+) {
+    accept_each(listener, |stream, slot| {
+        let direct = direct.clone();
+        tokio::spawn(async move {
+            let _slot = slot;
+            let mut state = ConnState::new(Leg::Proxy, None).acking(!current_thread);
+            state.direct = Some(direct);
+            serve_connection(stream, Arc::new(state)).await;
+        });
+    })
+    .await;
+}
+
+/// Accepts the shared gateway's connections, each served on a thread of its own: a
+/// service that blocks (a sync lock, `std::thread::sleep`, a nested `reqwest::blocking`
+/// call through the gateway) stalls its own connection only.
 async fn accept_loop(listener: std::net::TcpListener) {
     let listener = match tokio::net::TcpListener::from_std(listener) {
         Ok(listener) => listener,
         Err(e) => panic!("http-intercept: the reqwest gateway cannot listen: {e}"),
     };
+    accept_each(listener, |stream, slot| {
+        let Ok(stream) = stream.into_std() else {
+            return;
+        };
+        // A thread that cannot start drops the connection.
+        let _ = crate::background::on_own_thread("http-intercept-gateway", move || async move {
+            let _slot = slot;
+            let Ok(stream) = tokio::net::TcpStream::from_std(stream) else {
+                return;
+            };
+            let (keep, mut kept) = tokio::sync::mpsc::channel::<()>(1);
+            serve_connection(stream, Arc::new(ConnState::new(Leg::Proxy, Some(keep)))).await;
+            // A CONNECT's tunnel outlives the proxy exchange that opened it: wait for it.
+            let _ = kept.recv().await;
+        });
+    })
+    .await;
+}
+
+/// Accepts connections for ever, handing each, with its slot under the connection cap,
+/// to `serve`; over the cap, a connection is closed at once (every local process can
+/// connect).
+async fn accept_each(
+    listener: tokio::net::TcpListener,
+    mut serve: impl FnMut(tokio::net::TcpStream, Slot),
+) {
     loop {
         let Ok((stream, _peer)) = listener.accept().await else {
             // Out of file descriptors and the like: back off instead of spinning.
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
             continue;
         };
-        // Over the cap: closed at once (every local process can connect).
         let Some(slot) = Slot::take() else {
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let Ok(stream) = stream.into_std() else {
-            continue;
-        };
-        // Each connection on a thread of its own: a service that blocks (a sync lock,
-        // `std::thread::sleep`, a nested `reqwest::blocking` call through the gateway)
-        // stalls its own connection only. A thread that cannot start drops it.
-        let _ = std::thread::Builder::new()
-            .name("http-intercept-gateway".into())
-            .spawn(move || serve_on_own_thread(stream, slot));
+        serve(stream, slot);
     }
-}
-
-/// Serves one accepted TCP connection on a current-thread runtime of this thread, until
-/// it and the tunnel it may carry are closed.
-fn serve_on_own_thread(stream: std::net::TcpStream, slot: Slot) {
-    let _slot = slot;
-    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    else {
-        return;
-    };
-    runtime.block_on(async move {
-        let Ok(stream) = tokio::net::TcpStream::from_std(stream) else {
-            return;
-        };
-        let (keep, mut kept) = tokio::sync::mpsc::channel::<()>(1);
-        serve_connection(stream, Arc::new(ConnState::new(Leg::Proxy, Some(keep)))).await;
-        // A CONNECT's tunnel outlives the proxy exchange that opened it: wait for it.
-        let _ = kept.recv().await;
-    });
 }
 
 // ===== credentials =====
@@ -146,13 +253,37 @@ fn registries() -> &'static Mutex<Vec<(u64, WeakRegistry)>> {
     REGISTRIES.get_or_init(Mutex::default)
 }
 
+/// Who a set of credentials was made for.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Holder {
+    /// A client built by this crate (reqwest's `.intercept()`), which asks for the
+    /// gateway per target and refuses what its policy refuses of the rest. What reaches
+    /// the gateway unregistered (the registration went away between the client's
+    /// decision and the gateway's look-up) is forwarded as any proxy would, or refused
+    /// under the policy, as a connection opened a moment later would be.
+    Client(Policy),
+    /// Whoever holds a [`proxy_url`](crate::proxy_url) (curl, a child process), which may
+    /// send everything here: what is not registered gets a 403, never the real network.
+    ProxyUrl,
+}
+
 /// What the clients of one set of credentials see: a registry, from the scopes the
 /// client was built in.
 #[derive(Clone)]
 pub(super) struct View {
     registry: Registry,
     lookup: Lookup,
-    policy: Policy,
+    holder: Holder,
+}
+
+/// What the gateway does with a request for a target that is not registered.
+pub(super) enum Miss {
+    /// The client's policy refuses it: answered with a `denied` 502.
+    Denied,
+    /// Sent on to the real host, as a proxy does.
+    Forward,
+    /// A 403: this gateway serves the proxy URL's holders registered targets only.
+    Forbidden,
 }
 
 impl View {
@@ -161,38 +292,51 @@ impl View {
         self.registry.host(&self.lookup, authority)
     }
 
-    /// Whether these clients' policy refuses `authority` (`host:port`) when nothing is
+    /// What becomes of a request for `authority` (`host:port`) when nothing is
     /// registered for it.
+    pub(super) fn miss(&self, authority: &str) -> Miss {
+        match self.holder {
+            Holder::ProxyUrl => Miss::Forbidden,
+            Holder::Client(Policy::PassThrough) => Miss::Forward,
+            Holder::Client(policy) => match crate::target::Target::parse(authority) {
+                Ok(target) if policy.allows(&target) => Miss::Forward,
+                _ => Miss::Denied,
+            },
+        }
+    }
+
+    /// Whether these clients' policy refuses `authority` when nothing is registered.
     pub(super) fn refuses(&self, authority: &str) -> bool {
-        self.policy != Policy::PassThrough
-            && crate::target::Target::parse(authority).is_ok_and(|t| !self.policy.allows(&t))
+        matches!(self.miss(authority), Miss::Denied)
     }
 }
 
-/// One letter per policy, in the proxy user name.
-fn policy_code(policy: Policy) -> char {
-    match policy {
-        Policy::Deny => 'd',
-        Policy::LoopbackOnly => 'l',
-        _ => 'a',
+/// One letter per holder, in the proxy user name.
+fn holder_code(holder: Holder) -> char {
+    match holder {
+        Holder::Client(Policy::Deny) => 'd',
+        Holder::Client(Policy::LoopbackOnly) => 'l',
+        Holder::Client(_) => 'a',
+        Holder::ProxyUrl => 'o',
     }
 }
 
-fn policy_from_code(code: &str) -> Option<Policy> {
+fn holder_from_code(code: &str) -> Option<Holder> {
     match code {
-        "a" => Some(Policy::PassThrough),
-        "d" => Some(Policy::Deny),
-        "l" => Some(Policy::LoopbackOnly),
+        "a" => Some(Holder::Client(Policy::PassThrough)),
+        "d" => Some(Holder::Client(Policy::Deny)),
+        "l" => Some(Holder::Client(Policy::LoopbackOnly)),
+        "o" => Some(Holder::ProxyUrl),
         _ => None,
     }
 }
 
-/// The proxy credentials (user, password) for clients of `registry` that see `lookup`
-/// and refuse what `policy` refuses.
+/// The proxy credentials (user, password) for `holder`, a client of `registry` that
+/// sees `lookup`.
 pub(crate) fn credentials(
     registry: &Registry,
     lookup: &Lookup,
-    policy: Policy,
+    holder: Holder,
 ) -> (String, &'static str) {
     let mut known = registries().lock().unwrap_or_else(PoisonError::into_inner);
     known.retain(|(_, weak)| weak.upgrade().is_some());
@@ -202,7 +346,7 @@ pub(crate) fn credentials(
     let user = format!(
         "registry-{}-{}-{}",
         registry.id(),
-        policy_code(policy),
+        holder_code(holder),
         lookup.encode()
     );
     (user, secret())
@@ -221,9 +365,9 @@ fn authorized(headers: &HeaderMap) -> Option<View> {
         return None;
     }
     let (id, rest) = user.strip_prefix("registry-")?.split_once('-')?;
-    let (policy, lookup) = rest.split_once('-')?;
+    let (holder, lookup) = rest.split_once('-')?;
     let id: u64 = id.parse().ok()?;
-    let policy = policy_from_code(policy)?;
+    let holder = holder_from_code(holder)?;
     let lookup = Lookup::decode(lookup)?;
     let known = registries().lock().unwrap_or_else(PoisonError::into_inner);
     let registry = known
@@ -233,7 +377,7 @@ fn authorized(headers: &HeaderMap) -> Option<View> {
     Some(View {
         registry,
         lookup,
-        policy,
+        holder,
     })
 }
 
@@ -264,6 +408,19 @@ pub(super) struct ConnState {
     keep: Option<tokio::sync::mpsc::Sender<()>>,
     /// Whether a request with this process's credentials came (tunnels: from the start).
     authorized: AtomicBool,
+    /// What the first request with credentials saw: whose connection this is.
+    view: OnceLock<View>,
+    /// The last `Proxy-Authorization` accepted here, and what it sees: a client sends
+    /// the same one with each request.
+    last_auth: Mutex<Option<(HeaderValue, View)>>,
+    /// The last absolute-form authority, as written and as the registry keys it.
+    last_target: Mutex<Option<(Authority, String)>>,
+    /// Whether a removal waits for this connection to act on it (HTTP/2: send a
+    /// GOAWAY). Not on a current-thread runtime, which the removing thread may be the
+    /// only one to drive.
+    acking: bool,
+    /// On a runtime's listener: the `http://` authorities its clients send direct.
+    direct: Option<Arc<Mutex<HashSet<String>>>>,
     activity: Arc<Activity>,
     served: Mutex<Vec<(String, Option<Watch>)>>,
     /// Routes that went stale: acknowledged once the connection started shutting down.
@@ -277,11 +434,60 @@ impl ConnState {
             authorized: AtomicBool::new(matches!(leg, Leg::Tunnel { .. })),
             leg,
             keep,
+            view: OnceLock::new(),
+            last_auth: Mutex::default(),
+            last_target: Mutex::default(),
+            acking: true,
+            direct: None,
             activity: Arc::default(),
             served: Mutex::default(),
             stale: Mutex::default(),
             shutdown: Notify::new(),
         }
+    }
+
+    /// `host:port` of an absolute-form `http://` request target, as the registry keys
+    /// it.
+    fn target(&self, uri: &Uri) -> Option<String> {
+        if uri.scheme() != Some(&http::uri::Scheme::HTTP) {
+            return None;
+        }
+        let written = uri.authority()?;
+        let mut last = self
+            .last_target
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, key)) = last.as_ref().filter(|(known, _)| known == written) {
+            return Some(key.clone());
+        }
+        let key = absolute_http_authority(uri)?;
+        *last = Some((written.clone(), key.clone()));
+        Some(key)
+    }
+
+    /// Whether removals wait for this connection to act on them (see `acking`).
+    pub(super) fn acking(mut self, acking: bool) -> ConnState {
+        self.acking = acking;
+        self
+    }
+
+    /// What the clients whose credentials `headers` carry see, if those are this
+    /// process's; records that such a request came.
+    fn authorized(&self, headers: &HeaderMap) -> Option<View> {
+        let value = headers.get(header::PROXY_AUTHORIZATION)?;
+        let mut last = self
+            .last_auth
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, view)) = last.as_ref().filter(|(known, _)| known == value) {
+            return Some(view.clone());
+        }
+        let view = authorized(headers)?;
+        *last = Some((value.clone(), view.clone()));
+        drop(last);
+        self.authorized.store(true, Ordering::Release);
+        let _ = self.view.set(view.clone());
+        Some(view)
     }
 
     /// Records that this connection carries requests for `authority`. Over HTTP/2,
@@ -295,7 +501,7 @@ impl ConnState {
             return;
         }
         let task = (version == Version::HTTP_2)
-            .then(|| view.registry.watch(&view.lookup, authority))
+            .then(|| view.registry.watch(&view.lookup, authority, self.acking))
             .flatten()
             .map(|route| {
                 let state = Arc::downgrade(self);
@@ -423,23 +629,20 @@ async fn handle(
     let real = &gateway().real;
     match &state.leg {
         Leg::Proxy => {
-            let target = absolute_http_authority(req.uri());
-            let view = authorized(req.headers());
-            if view.is_some() {
-                state.authorized.store(true, Ordering::Release);
-            }
-            let Some(view) = view else {
-                // After its target was removed, a client reuses its pooled connection
-                // for it, without credentials: answer as the real host would.
-                if let Some(authority) = &target {
-                    if state.served(authority) {
-                        return forward::late(req, authority, Scheme::Http, real).await;
-                    }
-                }
-                return Ok(forward::proxy_auth_required());
+            let target = state.target(req.uri());
+            let Some(view) = state.authorized(req.headers()) else {
+                return uncredentialed(req, target.as_deref(), &state).await;
             };
             if req.method() == Method::CONNECT {
-                return Ok(super::tunnel::connect(req, view, state.keep.clone()));
+                let keep = state.keep.clone();
+                return Ok(
+                    match tunnel::connect(req, view, keep.clone(), state.acking) {
+                        Connect::Answered(res) => res,
+                        Connect::RealHost(req, authority) => {
+                            tunnel::pass_through(req, &authority, keep).await
+                        }
+                    },
+                );
             }
             let Some(authority) = target else {
                 return Ok(forward::text(
@@ -447,30 +650,71 @@ async fn handle(
                     "expected an absolute-form http:// proxy request",
                 ));
             };
-            if view.host(&authority).is_none() {
-                if view.refuses(&authority) {
-                    return Ok(forward::denied(&authority, Scheme::Http));
-                }
-                if state.served(&authority) {
-                    return forward::late(req, &authority, Scheme::Http, real).await;
-                }
-                return Ok(forward::not_intercepted(&authority));
-            }
+            let Some(host) = view.host(&authority) else {
+                return match view.miss(&authority) {
+                    Miss::Denied => Ok(forward::denied(&authority, Scheme::Http)),
+                    Miss::Forward => Ok(forward::to_real_host(req, &authority, real).await),
+                    Miss::Forbidden if state.served(&authority) => {
+                        forward::late(req, &authority, Scheme::Http, real).await
+                    }
+                    Miss::Forbidden => Ok(forward::not_intercepted(&authority)),
+                };
+            };
             state.watch(&view, &authority, req.version());
-            forward::forward(req, &view, &authority, Scheme::Http).await
+            forward::forward(req, host, Scheme::Http).await
         }
         Leg::Tunnel { view, authority } => {
             // Every request in the tunnel is for the authority it was opened for,
             // whatever `Host` says; no proxy credentials travel inside.
-            if view.host(authority).is_none() {
+            let Some(host) = view.host(authority) else {
                 if view.refuses(authority) {
                     return Ok(forward::denied(authority, Scheme::Https));
                 }
                 return forward::late(req, authority, Scheme::Https, real).await;
-            }
+            };
             state.watch(view, authority, req.version());
-            forward::forward(req, view, authority, Scheme::Https).await
+            forward::forward(req, host, Scheme::Https).await
         }
+    }
+}
+
+/// A proxy request without this process's credentials.
+///
+/// On a connection that a client built by this crate opened, that is a request the
+/// client decided to send direct (its target was not registered, or stays direct for
+/// it), sent down the connection it pooled for that target: reqwest keys its pool by
+/// target, not by proxy. It goes to the real host, as the client meant, and over
+/// HTTP/1.1 the connection closes after it, so the client's next request connects
+/// afresh. The connection is known to be such a client's when a request with
+/// credentials came down it before, or, on a runtime's listener, when a client on that
+/// runtime decided to send this target direct (hyper-util also pools connections it
+/// opened in the background and never used, so no request with credentials ever came
+/// down them). Anything else gets a 407: registered services are never reached
+/// without credentials.
+async fn uncredentialed(
+    req: Request<Incoming>,
+    target: Option<&str>,
+    state: &ConnState,
+) -> Result<Response<Body>, h2::Error> {
+    let real = &gateway().real;
+    let Some(authority) = target else {
+        return Ok(forward::proxy_auth_required());
+    };
+    let sent_direct = state.direct.as_ref().is_some_and(|direct| {
+        direct
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(authority)
+    });
+    match state.view.get().map(|view| view.holder) {
+        Some(Holder::Client(_)) => Ok(forward::to_real_host(req, authority, real).await),
+        None if sent_direct => Ok(forward::to_real_host(req, authority, real).await),
+        // A proxy URL's holder always sends its credentials: after a removal, the
+        // answer a fresh client would get.
+        Some(Holder::ProxyUrl) if state.served(authority) => {
+            forward::late(req, authority, Scheme::Http, real).await
+        }
+        _ => Ok(forward::proxy_auth_required()),
     }
 }
 

@@ -25,6 +25,7 @@ use super::proxy::Proxy;
 use super::redact::Redaction;
 use super::save::{self, Fingerprint};
 use super::upstream::Upstream;
+use super::yaml;
 use crate::error::BoxError;
 
 /// Configures and opens a [`Cassette`]; see [`Cassette::builder`].
@@ -395,7 +396,10 @@ impl CassetteBuilder {
     }
 
     /// Opens the cassette: reads the file if the mode replays (or to see whether it
-    /// expired, with [`re_record_after`](Self::re_record_after)).
+    /// expired, with [`re_record_after`](Self::re_record_after)). A path ending in
+    /// `.har` opens a [HAR file](crate::record::har), one ending in `.yaml` or `.yml`
+    /// a [vcrpy or Ruby VCR cassette](crate::record::yaml); both only replay, and must
+    /// exist.
     ///
     /// # Errors
     ///
@@ -410,6 +414,9 @@ impl CassetteBuilder {
         };
         if har::is_har(&self.path) {
             return self.open_har();
+        }
+        if yaml::is_yaml(&self.path) {
+            return self.open_yaml();
         }
         let bytes = save::read(&self.path)?;
         let disk = Fingerprint::of(bytes.as_deref());
@@ -475,6 +482,17 @@ impl CassetteBuilder {
         }
         self.repeats = Some(self.repeats.unwrap_or(true));
         let not_found = self.not_found.unwrap_or(NotFound::Abort);
+        self.build(Mode::Replay, true, false, interactions, None, not_found)
+    }
+
+    /// A vcrpy or Ruby VCR cassette: replay only, with the defaults both tools share.
+    fn open_yaml(self) -> Result<Cassette, Error> {
+        let interactions = yaml::load(&self.path)?.ok_or_else(|| {
+            Error::new(Kind::Missing {
+                path: self.path.clone(),
+            })
+        })?;
+        let not_found = self.not_found.unwrap_or(NotFound::Report);
         self.build(Mode::Replay, true, false, interactions, None, not_found)
     }
 

@@ -7,6 +7,8 @@
 //!   the real network; register its [`service`](Cassette::service) with
 //!   [`add`](crate::add). [`cassette!`](crate::cassette) opens the one named after the
 //!   calling test;
+//! - the same [`Cassette`] replays a HAR file ([`har`]) or a vcrpy or Ruby VCR YAML
+//!   cassette ([`yaml`], which also converts them to this crate's format);
 //! - [`Proxy`] forwards a request to the real host its URI names, over real TCP and
 //!   TLS, bypassing the registry;
 //! - [`RecordLayer`] / [`Record`] wrap any service and keep its exchanges in a
@@ -87,6 +89,7 @@ mod report;
 mod save;
 mod service;
 mod upstream;
+pub mod yaml;
 
 pub use self::body::ReplayBody;
 pub use self::builder::CassetteBuilder;

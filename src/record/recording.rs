@@ -54,8 +54,9 @@ impl Recording {
         Recording::default()
     }
 
-    /// Reads a recording from a cassette file, or from a HAR file when its name ends
-    /// in `.har` (see [the `har` module](super::har)), for
+    /// Reads a recording from a cassette file, from a HAR file when its name ends in
+    /// `.har` (see [the `har` module](super::har)), or from a vcrpy or Ruby VCR
+    /// cassette when it ends in `.yaml` or `.yml` (see [the `yaml` module](super::yaml)), for
     /// [`Playback`](super::Playback) or to convert it.
     ///
     /// # Errors
@@ -64,9 +65,12 @@ impl Recording {
     /// or has a newer format version.
     pub fn load(path: impl AsRef<Path>) -> Result<Recording, Error> {
         let path = path.as_ref();
-        let loaded = match super::har::is_har(path) {
-            true => super::har::load(path)?,
-            false => format::load(path)?,
+        let loaded = if super::har::is_har(path) {
+            super::har::load(path)?
+        } else if super::yaml::is_yaml(path) {
+            super::yaml::load(path)?
+        } else {
+            format::load(path)?
         };
         let interactions = loaded.ok_or_else(|| {
             Error::io(

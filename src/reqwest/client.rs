@@ -7,7 +7,7 @@ use base64::Engine as _;
 use hyper_util::client::proxy::matcher::{Intercept as ProxyHit, Matcher};
 
 use crate::connect::Policy;
-use crate::gateway::server::{credentials, gateway};
+use crate::gateway::server::{credentials, gateway, local_url, note_direct, Holder};
 use crate::registry::Registry;
 use crate::scope::Lookup;
 use crate::target::uri_target;
@@ -106,7 +106,7 @@ macro_rules! implement {
             impl ClientBuilderExt for rq::ClientBuilder {
                 fn intercept_with_policy(self, registry: &Registry, policy: Policy) -> Self {
                     let $b = self
-                        .proxy(gateway_proxy(registry, policy))
+                        .proxy(gateway_proxy(registry, policy, true))
                         .proxy(system_proxy());
                     let $ca = ca_certificate();
                     $trust
@@ -115,16 +115,18 @@ macro_rules! implement {
 
             impl ClientBuilderExt for rq::blocking::ClientBuilder {
                 fn intercept_with_policy(self, registry: &Registry, policy: Policy) -> Self {
+                    // The shared gateway: the client's internal runtime serves every
+                    // thread that uses it, and a blocking service would stall them all.
                     let $b = self
-                        .proxy(gateway_proxy(registry, policy))
+                        .proxy(gateway_proxy(registry, policy, false))
                         .proxy(system_proxy());
                     let $ca = ca_certificate();
                     $trust
                 }
             }
 
-            fn gateway_proxy(registry: &Registry, policy: Policy) -> Proxy {
-                let (route, user, password) = gateway_route(registry, policy);
+            fn gateway_proxy(registry: &Registry, policy: Policy, local: bool) -> Proxy {
+                let (route, user, password) = gateway_route(registry, policy, local);
                 Proxy::custom(move |url: &Url| route(url.as_str()))
                     // Sent both on absolute-form `http://` requests and on the CONNECT
                     // of tunnels.
@@ -179,16 +181,24 @@ fn install_provider() {
 }
 
 /// The route of the gateway proxy, with the credentials it carries: the gateway for
-/// targets registered in `registry`, nothing for the rest. reqwest calls the route with
-/// `scheme://host[:port]` when it decides on proxy credentials for an `http://` request
-/// and when it opens a new connection.
+/// targets registered in `registry`, nothing for the rest. reqwest calls the route with `scheme://host[:port]` when it
+/// decides on proxy credentials for an `http://` request (twice per request) and when
+/// it opens a new connection.
+///
+/// With `local`, the gateway is the listener of the runtime the connection is opened
+/// on, which serves it on that runtime ([`local_url`]); else, or outside a runtime, the
+/// shared one.
 ///
 /// The client sees the registrations of the scope it is built in (see
-/// [`Scope`](crate::Scope)): its requests are served on the crate's background thread,
-/// which belongs to no test.
+/// [`Scope`](crate::Scope)), wherever its requests are served.
+///
+/// The last answer is kept while the registry's generation, the runtime and the URL
+/// are the same: a client's requests mostly go to one target, and reqwest asks per
+/// request.
 fn gateway_route(
     registry: &Registry,
     policy: Policy,
+    local: bool,
 ) -> (
     impl Fn(&str) -> Option<String> + Send + Sync + 'static,
     String,
@@ -196,9 +206,9 @@ fn gateway_route(
 ) {
     let weak = registry.downgrade();
     let lookup = Lookup::here();
-    let (user, password) = credentials(registry, &lookup, policy);
+    let (user, password) = credentials(registry, &lookup, Holder::Client(policy));
     let direct = Mutex::new(HashSet::<String>::new());
-    let route = move |url: &str| {
+    let decide = move |registry: Option<&Registry>, url: &str| {
         let uri: http::Uri = url.parse().ok()?;
         let target = uri_target(&uri)?;
         let authority = target.authority();
@@ -210,19 +220,59 @@ fn gateway_route(
         // host. Such a host stays direct for this client, so our credentials never
         // reach it.
         if http && direct.contains(&authority) {
+            if local {
+                note_direct(&authority);
+            }
             return None;
         }
-        let registered = weak
-            .upgrade()
-            .is_some_and(|registry| registry.host(&lookup, &authority).is_some());
+        let registered =
+            registry.is_some_and(|registry| registry.host(&lookup, &authority).is_some());
         // What the policy refuses goes to the gateway too, which answers the refusal.
-        let hit = (registered || !policy.allows(&target)).then(|| gateway().url().to_owned());
+        let hit = (registered || !policy.allows(&target)).then(|| {
+            local
+                .then(local_url)
+                .flatten()
+                .unwrap_or_else(|| gateway().url().to_owned())
+        });
         if hit.is_none() && http {
+            if local {
+                note_direct(&authority);
+            }
             direct.insert(authority);
         }
         hit
     };
+    let last = Mutex::new(None::<Decided>);
+    let route = move |url: &str| {
+        let registry = weak.upgrade();
+        let generation = registry.as_ref().map_or(0, Registry::generation);
+        let runtime = tokio::runtime::Handle::try_current().ok().map(|h| h.id());
+        {
+            let last = last.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(last) = last.as_ref().filter(|last| {
+                last.generation == generation && last.runtime == runtime && last.url == url
+            }) {
+                return last.hit.clone();
+            }
+        }
+        let hit = decide(registry.as_ref(), url);
+        *last.lock().unwrap_or_else(PoisonError::into_inner) = Some(Decided {
+            url: url.to_owned(),
+            generation,
+            runtime,
+            hit: hit.clone(),
+        });
+        hit
+    };
     (route, user, password)
+}
+
+/// A route's last answer, and what it holds for.
+struct Decided {
+    url: String,
+    generation: u64,
+    runtime: Option<tokio::runtime::Id>,
+    hit: Option<String>,
 }
 
 /// The system proxy for `url`, if any: its URL and its credentials.

@@ -26,12 +26,14 @@
 //!
 //! # How
 //!
-//! - The gateway starts on first use, once per process, on the crate's background
-//!   runtime; it works for clients on `#[tokio::test]` runtimes, multi-thread runtimes
-//!   and plain threads (`reqwest::blocking`). Each client connection is served on a
-//!   thread of its own, where the registered services run: a service that blocks
-//!   stalls only its connection, and paused tokio time does not reach services on this
-//!   path.
+//! - An async client's connections go to a gateway listener of the tokio runtime they
+//!   are opened on (`#[tokio::test]` or multi-thread), started there on first use, and
+//!   are served on that runtime, as the client's own connection tasks are: a request
+//!   crosses a loopback socket but no thread, and paused tokio time reaches the
+//!   services, as with the hyper-util `Connector`. `reqwest::blocking` clients (and
+//!   connections opened outside a runtime) go to the shared gateway, started once per
+//!   process, which serves each connection on a thread of its own: a service that
+//!   blocks stalls only its connection.
 //! - Policies: [`intercept_with_policy`](ClientBuilderExt::intercept_with_policy) with
 //!   [`Policy::Deny`](crate::Policy::Deny) or `LoopbackOnly` refuses unregistered
 //!   targets with a 502 that names the target, `https://` included.

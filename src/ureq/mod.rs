@@ -27,18 +27,17 @@
 //!
 //! ureq is blocking, so its side of an intercepted connection is one end of a Unix
 //! socket pair (no port, no DNS, no TLS even for `https://`), and the registered
-//! service is served on the other end by the crate's background runtime (one thread,
-//! started on first use). A [`Resolver`] answers registered names without DNS, and a
+//! service is served on the other end, on a thread of the connection's own (ureq pools
+//! connections, so that is one thread per pooled connection, not per request). A [`Resolver`] answers registered names without DNS, and a
 //! [`Connector`] opens the socket pair for them and hands everything else to ureq's
 //! `DefaultConnector`, or refuses it per its [`Policy`](crate::Policy). Pooled
 //! connections notice route changes: after a guard is dropped, the next request goes
 //! where a fresh agent's would.
 //!
-//! The services run on the background runtime, not on the test's: paused tokio time
-//! does not reach them, and a service that blocks that one thread (a blocking ureq
-//! call of its own, a long computation) stalls every ureq and reqwest exchange of the
-//! process until it returns; services should await, not block. Socket pairs make this
-//! integration Unix-only.
+//! The services run on that thread's runtime, not on the test's: paused tokio time
+//! does not reach them. A service that blocks (a blocking ureq call of its own, a long
+//! computation) stalls its own connection only. Socket pairs make this integration
+//! Unix-only.
 //!
 //! ureq's transport API is "unversioned" (it may change in a minor release): this
 //! module is built against ureq 3.5.

@@ -9,13 +9,12 @@ use std::sync::Arc;
 use hyper_util::rt::TokioIo;
 use ureq::unversioned::transport::{Buffers, LazyBuffers, NextTimeout, Transport};
 
-use crate::background;
 use crate::registry::Host;
 use crate::route::Route;
 use crate::target::Scheme;
 
-/// The client's end of a socket pair whose other end is served, on the background
-/// runtime, with the services registered for a host.
+/// The client's end of a socket pair whose other end is served, on a thread of its
+/// own, with the services registered for a host.
 pub(crate) struct InMemory {
     stream: UnixStream,
     buffers: LazyBuffers,
@@ -35,12 +34,15 @@ impl InMemory {
         server.set_nonblocking(true)?;
         let authority: Arc<str> = host.authority().into();
         let serving_route = route.clone();
-        background::handle().spawn(async move {
+        // A thread per connection (ureq pools them): a service that blocks (a sync
+        // lock, `std::thread::sleep`, a nested blocking call) stalls its own
+        // connection only.
+        crate::background::on_own_thread("http-intercept-ureq", move || async move {
             if let Ok(io) = tokio::net::UnixStream::from_std(server) {
-                crate::transport::serve(TokioIo::new(io), host, scheme, Some(serving_route), None)
-                    .await;
+                let io = TokioIo::new(io);
+                crate::transport::serve(io, host, scheme, Some(serving_route), None).await;
             }
-        });
+        })?;
         Ok(InMemory {
             stream: client,
             buffers,

@@ -653,13 +653,11 @@ async fn the_real_host_never_sees_the_proxy_credentials() {
     }
 }
 
-/// Known bug, kept as a reproduction: on a multi-thread runtime, a request made after a
-/// re-registration of a host the client already went to directly ("sticky direct")
-/// sometimes reaches a pooled gateway connection without credentials and gets a 407
-/// (3 runs in 8 here). No credential reached the real host in those runs.
-/// `cargo test --all-features --test reqwest -- --ignored proxy_credentials_multi_thread`.
+/// On a multi-thread runtime, hyper-util pools gateway connections it opened in the
+/// background and never used; a request the client later sends direct may come down
+/// one without credentials (it got a 407 in 3 runs of 8 before the gateway forwarded
+/// such requests).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known bug: a sticky-direct request on multi_thread sometimes gets a 407 from a pooled gateway connection"]
 async fn the_real_host_never_sees_the_proxy_credentials_multi_thread() {
     for h2 in [false, true] {
         for steps in ORDERINGS {
