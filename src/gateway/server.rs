@@ -237,10 +237,18 @@ async fn accept_each(
 
 // ===== credentials =====
 
-/// The random proxy password of this process.
-fn secret() -> &'static str {
-    static SECRET: OnceLock<String> = OnceLock::new();
-    SECRET.get_or_init(|| {
+/// The random proxy passwords of this process: one for the clients it builds, one for
+/// proxy URL holders. The holder is written in the user name, which the password does
+/// not cover: with one password for both, a proxy URL's holder (a child process, a URL
+/// in a log) could call itself a client and have unregistered targets forwarded.
+fn secret(holder: Holder) -> &'static str {
+    static CLIENTS: OnceLock<String> = OnceLock::new();
+    static PROXY_URLS: OnceLock<String> = OnceLock::new();
+    let slot = match holder {
+        Holder::Client(_) => &CLIENTS,
+        Holder::ProxyUrl => &PROXY_URLS,
+    };
+    slot.get_or_init(|| {
         let mut raw = [0u8; 24];
         crate::tls::fill_random(&mut raw);
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
@@ -349,7 +357,7 @@ pub(crate) fn credentials(
         holder_code(holder),
         lookup.encode()
     );
-    (user, secret())
+    (user, secret(holder))
 }
 
 /// What the clients whose credentials `headers` carry see, if those are this process's.
@@ -361,13 +369,14 @@ fn authorized(headers: &HeaderMap) -> Option<View> {
         .ok()?;
     let decoded = String::from_utf8(decoded).ok()?;
     let (user, password) = decoded.split_once(':')?;
-    if !constant_time_eq(password.as_bytes(), secret().as_bytes()) {
-        return None;
-    }
     let (id, rest) = user.strip_prefix("registry-")?.split_once('-')?;
     let (holder, lookup) = rest.split_once('-')?;
-    let id: u64 = id.parse().ok()?;
     let holder = holder_from_code(holder)?;
+    // The holder's own password: the other one does not make a holder of this kind.
+    if !constant_time_eq(password.as_bytes(), secret(holder).as_bytes()) {
+        return None;
+    }
+    let id: u64 = id.parse().ok()?;
     let lookup = Lookup::decode(lookup)?;
     let known = registries().lock().unwrap_or_else(PoisonError::into_inner);
     let registry = known

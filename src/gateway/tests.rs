@@ -150,6 +150,16 @@ async fn cases() {
     assert!(head.contains("x-http-intercept-error: denied"), "{head}");
     assert!(body.contains(&addr), "{body}");
 
+    // A proxy URL's holder that writes itself down as a client: its password is not a
+    // client's, so 407.
+    let (user, password) = credentials(&registry, &Lookup::here(), Holder::ProxyUrl);
+    let forged = user.replacen("-o-", "-a-", 1);
+    assert_ne!(forged, user);
+    let forged = base64::engine::general_purpose::STANDARD.encode(format!("{forged}:{password}"));
+    let mut stream = connect().await;
+    let (head, _) = exchange(&mut stream, &get(&addr, Some(&forged))).await;
+    assert!(head.starts_with("HTTP/1.1 407"), "a forged holder: {head}");
+
     // A proxy URL's holder: 403, never the real network.
     let url = authorization(&registry, Holder::ProxyUrl);
     let mut stream = connect().await;
