@@ -57,3 +57,24 @@ where
         })
         .map(drop)
 }
+
+/// Sleeps for `duration` of real time, whatever the clock of the caller's runtime does
+/// (a test's paused clock jumps to its next timer whenever the runtime is idle): the
+/// timer runs on the background runtime. For the gateway's own deadlines on a test's
+/// runtime, which must not fire early in virtual time.
+#[cfg(feature = "gateway")]
+pub(crate) async fn sleep_real(duration: std::time::Duration) {
+    struct AbortOnDrop(tokio::task::AbortHandle);
+    impl Drop for AbortOnDrop {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
+    let (done, slept) = tokio::sync::oneshot::channel::<()>();
+    let timer = handle().spawn(async move {
+        tokio::time::sleep(duration).await;
+        let _ = done.send(());
+    });
+    let _timer = AbortOnDrop(timer.abort_handle());
+    let _ = slept.await;
+}

@@ -96,7 +96,9 @@ impl Activity {
                 return;
             }
             let wait = IDLE_TIMEOUT.saturating_sub(idle).max(IDLE_TIMEOUT / 10);
-            tokio::time::sleep(wait).await;
+            // Real time, as `idle_for` measures: a test's paused clock must not close
+            // a connection it merely waited on.
+            crate::background::sleep_real(wait).await;
         }
     }
 }

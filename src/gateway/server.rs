@@ -179,9 +179,13 @@ async fn local_accept_loop(
         let direct = direct.clone();
         tokio::spawn(async move {
             let _slot = slot;
-            let mut state = ConnState::new(Leg::Proxy, None).acking(!current_thread);
+            // Held by a CONNECT's tunnel, so that the slot counts it until it closes.
+            let (keep, mut kept) = tokio::sync::mpsc::channel::<()>(1);
+            let mut state = ConnState::new(Leg::Proxy, Some(keep)).acking(!current_thread);
             state.direct = Some(direct);
+            state.on_test_runtime = true;
             serve_connection(stream, Arc::new(state)).await;
+            let _ = kept.recv().await;
         });
     })
     .await;
@@ -427,9 +431,12 @@ pub(super) struct ConnState {
     /// Whether a removal waits for this connection to act on it (HTTP/2: send a
     /// GOAWAY). Not on a current-thread runtime, which the removing thread may be the
     /// only one to drive.
-    acking: bool,
+    pub(super) acking: bool,
     /// On a runtime's listener: the `http://` authorities its clients send direct.
     direct: Option<Arc<Mutex<HashSet<String>>>>,
+    /// Served on a test's runtime (a runtime's listener, or a tunnel opened there), whose
+    /// clock may be paused: the gateway's deadlines run on real time.
+    pub(super) on_test_runtime: bool,
     activity: Arc<Activity>,
     served: Mutex<Vec<(String, Option<Watch>)>>,
     /// Routes that went stale: acknowledged once the connection started shutting down.
@@ -448,6 +455,7 @@ impl ConnState {
             last_target: Mutex::default(),
             acking: true,
             direct: None,
+            on_test_runtime: false,
             activity: Arc::default(),
             served: Mutex::default(),
             stale: Mutex::default(),
@@ -600,18 +608,22 @@ where
     let watchdog = {
         let state = state.clone();
         async move {
-            tokio::time::sleep(AUTH_DEADLINE).await;
+            crate::background::sleep_real(AUTH_DEADLINE).await;
             if state.authorized.load(Ordering::Acquire) {
                 state.activity.idle().await;
             }
         }
     };
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    // Every local process can connect: one that sends nothing is dropped.
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
+    // Every local process can connect: one that sends a head too slowly is dropped. Not
+    // on a test's runtime, whose clock may be paused and jump past hyper's timer: there
+    // the watchdog (real time) bounds a connection that never authorizes.
+    if !state.on_test_runtime {
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT);
+    }
     // With upgrades: CONNECT hands the connection over to the tunnel. Boxed so that
     // dropping it really closes the socket.
     let mut conn = Box::pin(builder.serve_connection_with_upgrades(TokioIo::new(io), svc));
@@ -644,14 +656,12 @@ async fn handle(
             };
             if req.method() == Method::CONNECT {
                 let keep = state.keep.clone();
-                return Ok(
-                    match tunnel::connect(req, view, keep.clone(), state.acking) {
-                        Connect::Answered(res) => res,
-                        Connect::RealHost(req, authority) => {
-                            tunnel::pass_through(req, &authority, keep).await
-                        }
-                    },
-                );
+                return Ok(match tunnel::connect(req, view, keep.clone(), &state) {
+                    Connect::Answered(res) => res,
+                    Connect::RealHost(req, authority) => {
+                        tunnel::pass_through(req, &authority, keep).await
+                    }
+                });
             }
             let Some(authority) = target else {
                 return Ok(forward::text(

@@ -25,14 +25,17 @@ pub(super) enum Connect {
 
 /// Answers a `CONNECT` for a registered authority with 200, then serves the tunnel.
 ///
-/// `keep` is held until the tunnel closes (the thread serving the connection waits for
-/// it); `acking`: see `ConnState::acking`.
+/// `keep` is held until the tunnel closes (the task or thread serving the connection
+/// waits for it, holding its slot under the cap); the tunnel is served as `parent` is
+/// (see `ConnState::acking`, `ConnState::on_test_runtime`).
 pub(super) fn connect(
     req: Request<Incoming>,
     view: View,
     keep: Option<tokio::sync::mpsc::Sender<()>>,
-    acking: bool,
+    parent: &ConnState,
 ) -> Connect {
+    let acking = parent.acking;
+    let on_test_runtime = parent.on_test_runtime;
     // CONNECT's target is authority-form: `host:port`, the port mandatory.
     let Some((host, port)) = req
         .uri()
@@ -74,10 +77,16 @@ pub(super) fn connect(
         // A failed handshake means the client gave up or does not trust the CA (it was
         // not built with `.intercept()`): there is nobody to report to.
         let handshake = acceptor.accept(TokioIo::new(upgraded));
-        let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await else {
+        // Real time: a test's paused clock would jump past the deadline mid-handshake.
+        let tls = tokio::select! {
+            tls = handshake => tls,
+            () = crate::background::sleep_real(HANDSHAKE_TIMEOUT) => return,
+        };
+        let Ok(tls) = tls else {
             return;
         };
-        let state = ConnState::new(Leg::Tunnel { view, authority }, None).acking(acking);
+        let mut state = ConnState::new(Leg::Tunnel { view, authority }, None).acking(acking);
+        state.on_test_runtime = on_test_runtime;
         let state = Arc::new(state);
         serve_connection(tls, state).await;
     });

@@ -872,3 +872,38 @@ fn a_service_that_calls_another_through_reqwest_blocking_does_not_deadlock() {
     // The outer service (and its client) is dropped here, outside any runtime.
     drop(_outer);
 }
+
+/// Under paused time (`start_paused`), services on the client's runtime see the test's
+/// clock, while the gateway's own deadlines (authorization, idle connections, the TLS
+/// handshake) run on real time: jumps of the paused clock neither close a connection
+/// nor cut a handshake.
+#[tokio::test(start_paused = true)]
+async fn paused_time_reaches_services_and_not_the_gateways_deadlines() {
+    let slow = tower::service_fn(|_req: Request<Incoming>| async {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        Ok::<_, Infallible>(Response::new(String::from("after a virtual minute")))
+    });
+    let _http = http_intercept::add("http://paused.reqwest.test", slow).unwrap();
+    let _https = http_intercept::add("https://paused.reqwest.test", slow).unwrap();
+    // No client timeout: it would run on the paused clock too.
+    let client = reqwest::Client::builder().intercept().build().unwrap();
+    let started = std::time::Instant::now();
+    for round in 0..3 {
+        for scheme in ["http", "https"] {
+            let res = client
+                .get(format!("{scheme}://paused.reqwest.test/"))
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{scheme}, round {round}: {e:?}"));
+            assert_eq!(res.status(), 200, "{scheme}, round {round}");
+            assert_eq!(res.text().await.unwrap(), "after a virtual minute");
+        }
+        // Longer than the gateway's idle timeout, in virtual time.
+        tokio::time::sleep(Duration::from_secs(200)).await;
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
