@@ -4,16 +4,21 @@
 //! - Two kinds of listener, both on `127.0.0.1:0`:
 //!   - one per tokio runtime that async reqwest clients open connections on
 //!     ([`local_url`]): accepted and served on that runtime, as the client's own
-//!     connection task is, so a request costs no hop between threads; it lives and dies
-//!     with the runtime;
+//!     connection task is, so a request never waits for another runtime's thread; it
+//!     lives and dies with the runtime, and its deadlines run on real time (the
+//!     runtime's clock may be paused);
 //!   - the shared one ([`gateway`]), started once per process on the crate's background
 //!     runtime, for clients with no runtime of theirs (`reqwest::blocking`, whose
 //!     internal runtime a blocking service would stall, curl, child processes): each of
 //!     its connections is served on a thread of its own.
-//! - Every local process can connect. Every local process can reach it, so it is not an open
-//!   proxy: each request and each `CONNECT` must carry `Proxy-Authorization: Basic`
-//!   with the random secret of this process (407 otherwise), and target a registered
-//!   authority (403 otherwise). The user name says which registry.
+//! - Every local process can connect, so it is not an open proxy: each request and
+//!   each `CONNECT` must carry `Proxy-Authorization: Basic` with a random password of
+//!   this process, one for the clients it builds and one for proxy URL holders (407
+//!   otherwise). The user name says which registry, scopes and [`Holder`].
+//! - What is not registered: a client's request goes on to the real host (forwarded,
+//!   or tunnelled over TCP) or gets its policy's refusal; a proxy URL holder's gets a
+//!   403. Without credentials, only an `http://` request that one of this process's
+//!   clients sent direct down a gateway connection goes on (see `uncredentialed`).
 //! - `http://` targets arrive as absolute-form requests (or, with HTTP/2 prior
 //!   knowledge, with `:scheme` and `:authority`); `https://` targets as `CONNECT
 //!   host:port`, whose tunnel is terminated here ([`super::tunnel`]).

@@ -29,8 +29,9 @@
 //! - An async client's connections go to a gateway listener of the tokio runtime they
 //!   are opened on (`#[tokio::test]` or multi-thread), started there on first use, and
 //!   are served on that runtime, as the client's own connection tasks are: a request
-//!   crosses a loopback socket but no thread, and paused tokio time reaches the
-//!   services, as with the hyper-util `Connector`. `reqwest::blocking` clients (and
+//!   crosses a loopback socket but never waits for another runtime's thread, and
+//!   paused tokio time reaches the services, as with the hyper-util `Connector` (the
+//!   gateway's own deadlines run on real time). `reqwest::blocking` clients (and
 //!   connections opened outside a runtime) go to the shared gateway, started once per
 //!   process, which serves each connection on a thread of its own: a service that
 //!   blocks stalls only its connection.
