@@ -79,6 +79,8 @@ enum Kind {
     Lost,
     Crossed,
     Hung,
+    /// The real host saw a proxy header (the gateway's credentials).
+    Leaked,
 }
 
 #[derive(Debug)]
@@ -638,6 +640,14 @@ fn thread_main(plan: Plan, thread: usize, rounds: usize) -> Tally {
             )
             .await;
         }
+        // The proxy's secret never reached the real host, whatever raced.
+        let leaked = server.proxy_headers.load(std::sync::atomic::Ordering::SeqCst);
+        if leaked > 0 {
+            tally.fail(
+                Kind::Leaked,
+                format!("thread {thread}: {leaked} requests reached the real host with a proxy header"),
+            );
+        }
         // reqwest's blocking client must not be dropped inside async code.
         let last = blocking_clients.take();
         tokio::task::spawn_blocking(move || drop(last))
@@ -707,12 +717,13 @@ fn run(plan: Plan, rounds: usize) -> usize {
     }
     let count = |kind| total.failures.iter().filter(|f| f.kind == kind).count();
     eprintln!(
-        "stress: {THREADS} threads x {rounds} rounds, {} requests in {:.1} s: {} lost, {} crossed, {} hung",
+        "stress: {THREADS} threads x {rounds} rounds, {} requests in {:.1} s: {} lost, {} crossed, {} hung, {} threads' real hosts saw a proxy header",
         total.requests,
         started.elapsed().as_secs_f64(),
         count(Kind::Lost),
         count(Kind::Crossed),
         count(Kind::Hung),
+        count(Kind::Leaked),
     );
     assert!(panics.is_empty(), "threads panicked: {panics:#?}");
     let shown: Vec<String> = total

@@ -104,11 +104,14 @@ pub fn fixed(
 }
 
 /// A real hyper server on 127.0.0.1, answering `real server` and recording the Host
-/// header of every request and the number of connections it accepted.
+/// header of every request, the number of connections it accepted, and the number of
+/// requests that carried a proxy's header (`Proxy-Authorization`, `Proxy-Connection`),
+/// which no client of this crate may send it.
 pub struct LoopbackServer {
     pub addr: SocketAddr,
     pub connections: Arc<AtomicUsize>,
     pub hosts: Arc<Mutex<Vec<String>>>,
+    pub proxy_headers: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -118,7 +121,8 @@ impl LoopbackServer {
         let addr = listener.local_addr().unwrap();
         let connections = Arc::new(AtomicUsize::new(0));
         let hosts = Arc::new(Mutex::new(Vec::new()));
-        let (c, h) = (connections.clone(), hosts.clone());
+        let proxy_headers = Arc::new(AtomicUsize::new(0));
+        let (c, h, p) = (connections.clone(), hosts.clone(), proxy_headers.clone());
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
@@ -126,7 +130,13 @@ impl LoopbackServer {
                 };
                 c.fetch_add(1, Ordering::SeqCst);
                 let hosts = h.clone();
+                let proxied = p.clone();
                 let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
+                    if req.headers().contains_key(http::header::PROXY_AUTHORIZATION)
+                        || req.headers().contains_key("proxy-connection")
+                    {
+                        proxied.fetch_add(1, Ordering::SeqCst);
+                    }
                     let host = req
                         .headers()
                         .get(http::header::HOST)
@@ -148,6 +158,7 @@ impl LoopbackServer {
             addr,
             connections,
             hosts,
+            proxy_headers,
             task,
         }
     }
