@@ -207,38 +207,52 @@ fn gateway_route(
     let weak = registry.downgrade();
     let lookup = Lookup::here();
     let (user, password) = credentials(registry, &lookup, Holder::Client(policy));
-    let direct = Mutex::new(HashSet::<String>::new());
+    // The first answer for an `http://` authority sticks for the client's life, either
+    // way. reqwest asks twice: when it adds the proxy credentials to a request (as it
+    // executes it), and again when it opens a connection for it; and it sends a request
+    // over any connection pooled for its destination.
+    // - Direct first (nothing registered then): a direct connection may be pooled, and
+    //   the credentials would reach the real host over it. The host stays direct.
+    // - Gateway first: a removal between the two questions would send the request,
+    //   credentials added, over a new direct connection. The host stays with the
+    //   gateway, which forwards what is no longer registered to the real host.
+    // `https://` is free of both: its credentials travel in the CONNECT only.
+    let sticky = Mutex::new((HashSet::<String>::new(), HashSet::<String>::new()));
+    let gateway_url = move || {
+        local
+            .then(local_url)
+            .flatten()
+            .unwrap_or_else(|| gateway().url().to_owned())
+    };
     let decide = move |registry: Option<&Registry>, url: &str| {
         let uri: http::Uri = url.parse().ok()?;
         let target = uri_target(&uri)?;
         let authority = target.authority();
         let http = uri.scheme() == Some(&http::uri::Scheme::HTTP);
-        let mut direct = direct.lock().unwrap_or_else(PoisonError::into_inner);
-        // reqwest adds the proxy credentials to every `http://` request the proxy
-        // matches, and sends it over any connection pooled for its destination: after
-        // one direct `http://` request, that may be a direct connection to the real
-        // host. Such a host stays direct for this client, so our credentials never
-        // reach it.
+        let mut sticky = sticky.lock().unwrap_or_else(PoisonError::into_inner);
+        let (direct, via_gateway) = &mut *sticky;
         if http && direct.contains(&authority) {
             if local {
                 note_direct(&authority);
             }
             return None;
         }
+        if http && via_gateway.contains(&authority) {
+            return Some(gateway_url());
+        }
         let registered =
             registry.is_some_and(|registry| registry.host(&lookup, &authority).is_some());
         // What the policy refuses goes to the gateway too, which answers the refusal.
-        let hit = (registered || !policy.allows(&target)).then(|| {
-            local
-                .then(local_url)
-                .flatten()
-                .unwrap_or_else(|| gateway().url().to_owned())
-        });
-        if hit.is_none() && http {
-            if local {
-                note_direct(&authority);
+        let hit = (registered || !policy.allows(&target)).then(gateway_url);
+        if http {
+            if hit.is_some() {
+                via_gateway.insert(authority);
+            } else {
+                if local {
+                    note_direct(&authority);
+                }
+                direct.insert(authority);
             }
-            direct.insert(authority);
         }
         hit
     };

@@ -627,7 +627,8 @@ const ORDERINGS: &[&[Step]] = {
     &[
         // Pooled direct first: the host stays direct for this client.
         &[Get(false), Register, Get(false), Get(false), Drop, Get(false)],
-        // Registered first, dropped, used direct, registered again: direct.
+        // Registered first, dropped (the gateway forwards to the real host), registered
+        // again: intercepted again, the host stays with the gateway.
         &[
             Register,
             Get(true),
@@ -635,7 +636,7 @@ const ORDERINGS: &[&[Step]] = {
             Drop,
             Get(false),
             Register,
-            Get(false),
+            Get(true),
             Drop,
             Get(false),
         ],
