@@ -641,11 +641,15 @@ fn thread_main(plan: Plan, thread: usize, rounds: usize) -> Tally {
             .await;
         }
         // The proxy's secret never reached the real host, whatever raced.
-        let leaked = server.proxy_headers.load(std::sync::atomic::Ordering::SeqCst);
+        let leaked = server
+            .proxy_headers
+            .load(std::sync::atomic::Ordering::SeqCst);
         if leaked > 0 {
             tally.fail(
                 Kind::Leaked,
-                format!("thread {thread}: {leaked} requests reached the real host with a proxy header"),
+                format!(
+                    "thread {thread}: {leaked} requests reached the real host with a proxy header"
+                ),
             );
         }
         // reqwest's blocking client must not be dropped inside async code.

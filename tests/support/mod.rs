@@ -132,7 +132,9 @@ impl LoopbackServer {
                 let hosts = h.clone();
                 let proxied = p.clone();
                 let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
-                    if req.headers().contains_key(http::header::PROXY_AUTHORIZATION)
+                    if req
+                        .headers()
+                        .contains_key(http::header::PROXY_AUTHORIZATION)
                         || req.headers().contains_key("proxy-connection")
                     {
                         proxied.fetch_add(1, Ordering::SeqCst);
