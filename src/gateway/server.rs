@@ -108,21 +108,34 @@ pub(crate) fn local_url() -> Option<String> {
     local_listener(true, |local| local.url.clone())
 }
 
-/// Notes that a client on the caller's runtime decided to send its `http://` request
-/// for `authority` direct: if the request still comes down a gateway connection that
-/// client pooled for it (reqwest keys its pool by target, not by proxy), that
-/// connection's listener forwards it, without credentials, to the real host.
+/// Notes that a client decided to send its `http://` request for `authority` direct:
+/// if the request still comes down a gateway connection that client pooled for it
+/// (reqwest keys its pool by target, not by proxy), the listener it uses (`local`: the
+/// caller's runtime's; else the shared one) forwards it, without credentials, to the
+/// real host.
 #[cfg_attr(
     not(any(feature = "reqwest", feature = "reqwest012")),
     allow(dead_code)
 )]
-pub(crate) fn note_direct(authority: &str) {
-    local_listener(false, |local| {
-        let mut direct = local.direct.lock().unwrap_or_else(PoisonError::into_inner);
+pub(crate) fn note_direct(authority: &str, local: bool) {
+    let insert = |direct: &Mutex<HashSet<String>>| {
+        let mut direct = direct.lock().unwrap_or_else(PoisonError::into_inner);
         if !direct.contains(authority) {
             direct.insert(authority.to_owned());
         }
-    });
+    };
+    if local {
+        local_listener(false, |local| insert(&local.direct));
+    } else {
+        insert(shared_direct());
+    }
+}
+
+/// The `http://` authorities that clients of the shared gateway (`reqwest::blocking`)
+/// decided to send direct: see [`note_direct`].
+fn shared_direct() -> &'static Arc<Mutex<HashSet<String>>> {
+    static DIRECT: OnceLock<Arc<Mutex<HashSet<String>>>> = OnceLock::new();
+    DIRECT.get_or_init(Arc::default)
 }
 
 /// A runtime's listener.
@@ -215,7 +228,9 @@ async fn accept_loop(listener: std::net::TcpListener) {
                 return;
             };
             let (keep, mut kept) = tokio::sync::mpsc::channel::<()>(1);
-            serve_connection(stream, Arc::new(ConnState::new(Leg::Proxy, Some(keep)))).await;
+            let mut state = ConnState::new(Leg::Proxy, Some(keep));
+            state.direct = Some(shared_direct().clone());
+            serve_connection(stream, Arc::new(state)).await;
             // A CONNECT's tunnel outlives the proxy exchange that opened it: wait for it.
             let _ = kept.recv().await;
         });
@@ -437,7 +452,7 @@ pub(super) struct ConnState {
     /// GOAWAY). Not on a current-thread runtime, which the removing thread may be the
     /// only one to drive.
     pub(super) acking: bool,
-    /// On a runtime's listener: the `http://` authorities its clients send direct.
+    /// The `http://` authorities the clients of this connection's listener send direct.
     direct: Option<Arc<Mutex<HashSet<String>>>>,
     /// Served on a test's runtime (a runtime's listener, or a tunnel opened there), whose
     /// clock may be paused: the gateway's deadlines run on real time.
@@ -710,8 +725,8 @@ async fn handle(
 /// target, not by proxy. It goes to the real host, as the client meant, and over
 /// HTTP/1.1 the connection closes after it, so the client's next request connects
 /// afresh. The connection is known to be such a client's when a request with
-/// credentials came down it before, or, on a runtime's listener, when a client on that
-/// runtime decided to send this target direct (hyper-util also pools connections it
+/// credentials came down it before, or when a client of its listener (that runtime's,
+/// or the shared one's) decided to send this target direct (hyper-util also pools connections it
 /// opened in the background and never used, so no request with credentials ever came
 /// down them). Anything else gets a 407: registered services are never reached
 /// without credentials.

@@ -135,7 +135,8 @@ async fn cases() {
     assert_eq!(body, "real");
     assert_eq!(seen.lock().unwrap().len(), 2);
 
-    // Without credentials on a fresh connection: 407, whatever the target.
+    // Without credentials on a fresh connection: 407, whatever the target (but see the
+    // end).
     for target in [get(&addr, None), format!("{served}\r\n")] {
         let mut stream = connect().await;
         let (head, _) = exchange(&mut stream, &target).await;
@@ -190,6 +191,19 @@ async fn cases() {
     );
     let (head, _) = exchange(&mut stream, &connect_request).await;
     assert!(head.starts_with("HTTP/1.1 403"), "{head}");
+
+    // Without credentials on a fresh connection, when a client of this listener decided
+    // to send that target direct (the request came down a connection hyper-util opened
+    // in the background and pooled unused): on to it, and to nothing else.
+    super::server::note_direct(&addr, false);
+    let mut stream = connect().await;
+    let (head, body) = exchange(&mut stream, &get(&addr, None)).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert_eq!(body, "real");
+    assert_eq!(seen.lock().unwrap().len(), 4);
+    let mut stream = connect().await;
+    let (head, _) = exchange(&mut stream, &format!("{served}\r\n")).await;
+    assert!(head.starts_with("HTTP/1.1 407"), "{head}");
 }
 
 /// Waits until the gateway closed every connection these tests opened, so that the next

@@ -232,9 +232,7 @@ fn gateway_route(
         let mut sticky = sticky.lock().unwrap_or_else(PoisonError::into_inner);
         let (direct, via_gateway) = &mut *sticky;
         if http && direct.contains(&authority) {
-            if local {
-                note_direct(&authority);
-            }
+            note_direct(&authority, local);
             return None;
         }
         if http && via_gateway.contains(&authority) {
@@ -248,9 +246,7 @@ fn gateway_route(
             if hit.is_some() {
                 via_gateway.insert(authority);
             } else {
-                if local {
-                    note_direct(&authority);
-                }
+                note_direct(&authority, local);
                 direct.insert(authority);
             }
         }
