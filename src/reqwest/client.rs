@@ -19,7 +19,10 @@ use crate::target::uri_target;
 ///
 /// 1. a `Proxy::custom` that sends requests for targets registered at the time of the
 ///    request to the crate's loopback gateway, with credentials only this process
-///    knows, and everything else direct;
+///    knows, and everything else direct (for an `http://` host, the client's first
+///    decision sticks, so the credentials never travel over a direct connection: a host
+///    first reached direct stays direct; one first reached through the gateway stays
+///    with it, which sends it on to the real host once it is unregistered);
 /// 2. the system proxies (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`), which
 ///    reqwest would otherwise drop once any proxy is added;
 /// 3. trust in the process's in-memory CA, on top of the usual roots, for the
