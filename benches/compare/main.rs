@@ -31,6 +31,7 @@ mod duplex;
 mod files;
 mod measure;
 mod mocks;
+mod pairs;
 mod peers;
 mod replay;
 mod reqwest012;
@@ -59,7 +60,7 @@ impl Filter {
     }
 }
 
-fn runtime(flavor: usize) -> tokio::runtime::Runtime {
+pub(crate) fn runtime(flavor: usize) -> tokio::runtime::Runtime {
     let mut builder = match flavor {
         0 => tokio::runtime::Builder::new_current_thread(),
         _ => {
@@ -149,6 +150,7 @@ fn main() {
     }
     let replay = replay::report(budget, &filter, full);
     let mocks = mocks::report(budget, &filter, &runtimes);
+    let pairs = pairs::report(budget, &filter, &runtimes);
     let cassette_io = cassette_io::report(budget, &filter, full);
     let scale = scale::report(budget, &filter, full);
 
@@ -161,6 +163,7 @@ fn main() {
     println!("{}", report.setup_table());
     println!("{}", replay.text);
     println!("{mocks}");
+    println!("{pairs}");
     println!("{cassette_io}");
     println!("{}", scale.text);
     println!("{}", report.targets_table(replay.ratio));
