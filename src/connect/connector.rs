@@ -374,8 +374,21 @@ where
                 message,
             ))));
         };
+        // A host found here may lose its last registration before the request reaches
+        // it: then the request comes back, and goes where it would go now (the host is
+        // out of the registry by then, so this looks up once more at most).
+        let mut req = req;
         if let Some(host) = connector.registry.host(&lookup, &target.authority()) {
-            return transport::dispatch(&host, req, target.scheme());
+            match transport::dispatch(&host, req, target.scheme()) {
+                Ok(answer) => return answer,
+                Err(back) => req = *back,
+            }
+            if let Some(host) = connector.registry.host(&lookup, &target.authority()) {
+                match transport::dispatch(&host, req, target.scheme()) {
+                    Ok(answer) => return answer,
+                    Err(back) => req = *back,
+                }
+            }
         }
         if !connector.policy.allows(&target) {
             let denied = Error::new(Kind::Denied {

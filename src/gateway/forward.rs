@@ -15,6 +15,7 @@ use hyper_util::rt::TokioExecutor;
 
 use std::sync::Arc;
 
+use super::server::{Miss, View};
 use crate::error::BoxError;
 use crate::hop::strip_hop_by_hop;
 use crate::registry::Host;
@@ -26,15 +27,31 @@ pub(super) type Body = UnsyncBoxBody<Bytes, BoxError>;
 
 /// Hands `req` to `host`, the one its client finds for it, directly: no second HTTP
 /// exchange, so the service sees the HTTP version the client spoke to the gateway. The
-/// proxy's own headers are removed first.
+/// proxy's own headers are removed first. If `host` lost its last registration on the
+/// way, the request is answered as one for an unregistered target (`view`'s miss).
 pub(super) async fn forward(
     req: Request<Incoming>,
     host: Arc<Host>,
+    view: &View,
+    authority: &str,
     scheme: Scheme,
+    real: &RealNetwork,
 ) -> Result<Response<Body>, h2::Error> {
     let (mut parts, body) = req.into_parts();
     strip_hop_by_hop(&mut parts.headers);
-    match transport::dispatch(&host, Request::from_parts(parts, body), scheme).await {
+    let answer = match transport::dispatch(&host, Request::from_parts(parts, body), scheme) {
+        Ok(answer) => answer,
+        Err(req) => {
+            let req = *req;
+            return match (view.miss(authority), scheme) {
+                (Miss::Denied, _) => Ok(denied(authority, scheme)),
+                (Miss::Forward, Scheme::Http) => Ok(to_real_host(req, authority, real).await),
+                (Miss::Forward, Scheme::Https) => late(req, authority, scheme, real).await,
+                (Miss::Forbidden, _) => Ok(not_intercepted(authority)),
+            };
+        }
+    };
+    match answer.await {
         Ok(res) => {
             let (mut parts, body) = res.into_parts();
             strip_hop_by_hop(&mut parts.headers);

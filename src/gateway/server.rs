@@ -700,7 +700,7 @@ async fn handle(
                 };
             };
             state.watch(&view, &authority, req.version());
-            forward::forward(req, host, Scheme::Http).await
+            forward::forward(req, host, &view, &authority, Scheme::Http, real).await
         }
         Leg::Tunnel { view, authority } => {
             // Every request in the tunnel is for the authority it was opened for,
@@ -712,7 +712,7 @@ async fn handle(
                 return forward::late(req, authority, Scheme::Https, real).await;
             };
             state.watch(view, authority, req.version());
-            forward::forward(req, host, Scheme::Https).await
+            forward::forward(req, host, view, authority, Scheme::Https, real).await
         }
     }
 }

@@ -117,7 +117,10 @@ impl hyper::service::Service<Request<Incoming>> for HostService {
             .late
             .as_ref()
             .map(|(route, late)| (route.is_stale(), late));
+        // Without a late path, a host that closed while the request was on its way
+        // answers as an empty one does.
         dispatch_or_late(&self.host, req, self.scheme, late)
+            .unwrap_or_else(|req| nothing_mounted(&self.host, req.uri().path()))
     }
 }
 
@@ -125,35 +128,52 @@ impl hyper::service::Service<Request<Incoming>> for HostService {
 /// does: normalised (see the crate docs), logged, counted, its mount's path prefix
 /// stripped; a 404 that says what is mounted when nothing serves the path. The error
 /// is only for [`Abort`].
-pub(crate) fn dispatch(host: &Host, req: Request<Incoming>, scheme: Scheme) -> HostFuture {
+///
+/// `Err` gives the request back, normalised, when `host` lost its last registration
+/// (between the caller's look-up and now): the caller decides again where it goes,
+/// instead of answering a 404 from a host that is no longer there.
+pub(crate) fn dispatch(
+    host: &Host,
+    req: Request<Incoming>,
+    scheme: Scheme,
+) -> Result<HostFuture, Box<Request<Incoming>>> {
     dispatch_or_late(host, req, scheme, None)
+}
+
+/// The 404 of a host where nothing serves `path`, saying what is mounted.
+fn nothing_mounted(host: &Host, path: &str) -> HostFuture {
+    let message = format!(
+        "http-intercept: nothing is mounted at {path} on {}; mounted path prefixes: {}",
+        host.authority(),
+        host.prefixes().join(", ")
+    );
+    let res = text_response(StatusCode::NOT_FOUND, "not-found", message);
+    Box::pin(std::future::ready(Ok(res)))
 }
 
 /// [`dispatch`], for a connection that has a `late` path: taken when its route is stale
 /// (the `bool`), or when the host lost its last registration while the request was on
-/// its way. Such a request never gets a 404 from a host with nothing mounted.
+/// its way. Such a request never gets a 404 from a host with nothing mounted. Without a
+/// late path, such a request is given back (`Err`).
 fn dispatch_or_late(
     host: &Host,
     mut req: Request<Incoming>,
     scheme: Scheme,
     late: Option<(bool, &Late)>,
-) -> HostFuture {
+) -> Result<HostFuture, Box<Request<Incoming>>> {
     normalize(&mut req, scheme, host.authority());
     if let Some((true, late)) = late {
-        return send_late(late, req);
+        return Ok(send_late(late, req));
     }
     let path = req.uri().path();
     let Some(mount) = host.mount_for(path) else {
-        if let Some((_, late)) = late.filter(|_| host.is_closed()) {
-            return send_late(late, req);
+        if host.is_closed() {
+            return match late {
+                Some((_, late)) => Ok(send_late(late, req)),
+                None => Err(Box::new(req)),
+            };
         }
-        let message = format!(
-            "http-intercept: nothing is mounted at {path} on {}; mounted path prefixes: {}",
-            host.authority(),
-            host.prefixes().join(", ")
-        );
-        let res = text_response(StatusCode::NOT_FOUND, "not-found", message);
-        return Box::pin(std::future::ready(Ok(res)));
+        return Ok(nothing_mounted(host, path));
     };
     if let Some(prefix) = mount.target().path_prefix() {
         let prefix: Arc<str> = prefix.into();
@@ -167,14 +187,14 @@ fn dispatch_or_late(
     let fut = mount
         .service()
         .call_guarded(req, mount.label().clone(), mount.panic().clone());
-    Box::pin(async move {
+    Ok(Box::pin(async move {
         let res = fut.await;
         if res.extensions().get::<Abort>().is_some() {
             return Err("http-intercept: the service aborted the exchange".into());
         }
         entry.answered(res.status());
         Ok(res)
-    })
+    }))
 }
 
 /// Hands a request that arrived after its connection's route changed to `late`, as a
