@@ -59,20 +59,11 @@ pub(crate) struct LoopbackServer {
 
 impl LoopbackServer {
     pub(crate) async fn start() -> LoopbackServer {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("binding a loopback port");
-        let addr = listener.local_addr().expect("the bound loopback address");
+        let (listener, addr) = bind().await;
         let accept = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let _ = stream.set_nodelay(true);
-                // The tower service, as hyper's server takes it.
-                let svc = service_fn(|req: Request<Incoming>| Hello.call(req));
-                tokio::spawn(async move {
-                    let _ = auto::Builder::new(TokioExecutor::new())
-                        .serve_connection(TokioIo::new(stream), svc)
-                        .await;
-                });
+                tokio::spawn(serve_hello(stream));
             }
         });
         LoopbackServer { addr, accept }
@@ -94,22 +85,15 @@ impl LoopbackServer {
             .expect("a TLS server config");
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("binding a loopback port");
-        let addr = listener.local_addr().expect("the bound loopback address");
+        let (listener, addr) = bind().await;
         let accept = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let _ = stream.set_nodelay(true);
                 let acceptor = acceptor.clone();
-                let svc = service_fn(|req: Request<Incoming>| Hello.call(req));
                 tokio::spawn(async move {
-                    let Ok(tls) = acceptor.accept(stream).await else {
-                        return;
-                    };
-                    let _ = auto::Builder::new(TokioExecutor::new())
-                        .serve_connection(TokioIo::new(tls), svc)
-                        .await;
+                    if let Ok(tls) = acceptor.accept(stream).await {
+                        serve_hello(tls).await;
+                    }
                 });
             }
         });
@@ -125,6 +109,27 @@ impl LoopbackServer {
     pub(crate) fn url(&self) -> String {
         format!("http://{}/", self.addr)
     }
+}
+
+/// A listener on a free loopback port, and its address.
+async fn bind() -> (TcpListener, SocketAddr) {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binding a loopback port");
+    let addr = listener.local_addr().expect("the bound loopback address");
+    (listener, addr)
+}
+
+/// Serves [`Hello`] on one connection (HTTP/1.1 or HTTP/2, detected), until it closes.
+async fn serve_hello<I>(io: I)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    // The tower service, as hyper's server takes it.
+    let svc = service_fn(|req: Request<Incoming>| Hello.call(req));
+    let _ = auto::Builder::new(TokioExecutor::new())
+        .serve_connection(TokioIo::new(io), svc)
+        .await;
 }
 
 impl Drop for LoopbackServer {

@@ -183,19 +183,13 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Tracked<I> {
 mod tests {
     use std::time::{Duration, Instant};
 
-    use base64::Engine as _;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpStream;
 
-    use super::super::server::{credentials, gateway, Holder};
+    use super::super::server::Holder;
+    use super::super::tests::{authorization, connect, hello};
     use super::{open, AUTH_DEADLINE, IDLE_TIMEOUT, MAX_CONNECTIONS};
-    use crate::scope::Lookup;
     use crate::Registry;
-
-    async fn connect() -> TcpStream {
-        let addr = gateway().url().trim_start_matches("http://").to_owned();
-        TcpStream::connect(addr).await.unwrap()
-    }
 
     /// How long until the gateway closes `stream` (reads until EOF or an error).
     async fn closed_after(mut stream: TcpStream) -> Duration {
@@ -213,17 +207,6 @@ mod tests {
             .await
             .expect("the gateway kept the connection open");
         started.elapsed()
-    }
-
-    fn authorization(registry: &Registry) -> String {
-        let (user, password) = credentials(registry, &Lookup::here(), Holder::ProxyUrl);
-        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
-    }
-
-    fn hello() -> impl crate::InterceptService<crate::TowerMarker> {
-        tower::service_fn(|_req: http::Request<hyper::body::Incoming>| async {
-            Ok::<_, std::convert::Infallible>(http::Response::new(String::from("hi")))
-        })
     }
 
     // One test, so that the connection count is this test's alone.
@@ -256,7 +239,7 @@ mod tests {
         // Authorized, then idle: closed after the idle timeout, over h1 and h2.
         let registry = Registry::new();
         let _g = registry.add("http://idle.limits.test", hello()).unwrap();
-        let auth = authorization(&registry);
+        let auth = authorization(&registry, Holder::ProxyUrl);
         let mut stream = connect().await;
         let request = format!(
             "GET http://idle.limits.test/ HTTP/1.1\r\nHost: idle.limits.test\r\n\

@@ -16,12 +16,12 @@ use crate::{Policy, Registry};
 /// The gateway's connection cap is shared: these tests and `limits` take turns.
 pub(super) static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-fn authorization(registry: &Registry, holder: Holder) -> String {
+pub(super) fn authorization(registry: &Registry, holder: Holder) -> String {
     let (user, password) = credentials(registry, &Lookup::here(), holder);
     base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
 }
 
-async fn connect() -> TcpStream {
+pub(super) async fn connect() -> TcpStream {
     let addr = gateway().url().trim_start_matches("http://").to_owned();
     TcpStream::connect(addr).await.unwrap()
 }
@@ -215,7 +215,7 @@ async fn released() {
     }
 }
 
-fn hello() -> impl crate::InterceptService<crate::TowerMarker> {
+pub(super) fn hello() -> impl crate::InterceptService<crate::TowerMarker> {
     tower::service_fn(|_req: http::Request<hyper::body::Incoming>| async {
         Ok::<_, std::convert::Infallible>(http::Response::new(String::from("hi")))
     })
